@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# udmabuf-ext top-level Makefile.
+#
+# The module is built with the two-pass kbuild pattern from
+# Documentation/kbuild/modules.rst: this file runs in the normal make pass and
+# hands udmabuf-ext/ (with its Kbuild file) to the kernel's build system.
+
+# The target kernel is the newest one whose headers are installed, not the
+# one this machine runs: the tests boot it in a guest.
+KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+KVER ?= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+O := $(CURDIR)/build
+MDIR := $(CURDIR)/udmabuf-ext
+KMAKE = $(MAKE) -C $(KDIR) M=$(MDIR)
+
+.PHONY: all module modules_install clean check demo bench w1 sparse checkpatch tests
+
+all: module
+
+module:
+	@test -n "$(KDIR)" || { echo "error: no kernel headers found (apt-get install linux-headers-amd64)" >&2; exit 1; }
+	$(KMAKE) modules
+
+modules_install: module
+	$(KMAKE) modules_install
+
+# Build gates.  Each rebuilds from scratch so that every file is seen.
+w1:
+	@tools/gates w1
+
+sparse:
+	@tools/gates sparse
+
+checkpatch:
+	@tools/gates checkpatch
+
+tests:
+	$(MAKE) -C tests
+
+check:
+	@tools/check
+
+demo:
+	@echo "make demo: not yet (see issue 5)"
+
+clean:
+	-$(KMAKE) clean
+	rm -rf $(O)
