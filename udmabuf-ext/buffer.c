@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * udmabuf-ext: the exported buffer and its dma_buf_ops.
+ *
+ * Lifetime: a buffer is created by udmabuf_ext_export() and lives as long as
+ * its dma-buf file: every importer attachment, mmap and fd holds a reference
+ * to that file, so the release op runs when all of them are gone. The pages,
+ * the RLIMIT_MEMLOCK charge and the owner pid are held until then.
+ *
+ * Locking: buf->lock protects the attachment list, each attachment's mapped
+ * table and the kernel mapping. It is taken inside the dma-buf core's locks
+ * (dmabuf->lock or the reservation lock, depending on the kernel version) and
+ * takes none of its own. udmabuf_ext_list_lock protects the list of live
+ * buffers and nests outside buf->lock.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "internal.h"
+
+struct udmabuf_ext_stats udmabuf_ext_stats;
+
+static LIST_HEAD(udmabuf_ext_list);
+static DEFINE_MUTEX(udmabuf_ext_list_lock);
+static atomic64_t udmabuf_ext_next_id;
+
+/**
+ * struct udmabuf_ext_attachment - one importer's view of a buffer
+ * @node: entry in &udmabuf_ext_buf.attachments.
+ * @dev: the importing device.
+ * @sgt: the table mapped for @dev, or NULL when not mapped.
+ * @dir: the direction @sgt was mapped with; syncs and the unmap use it.
+ */
+struct udmabuf_ext_attachment {
+	struct list_head node;
+	struct device *dev;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
+};
+
+static size_t udmabuf_ext_meta_bytes(const struct udmabuf_ext_buf *buf)
+{
+	return sizeof(*buf) + buf->pages.cap * sizeof(*buf->pages.ent);
+}
+
+static int udmabuf_ext_attach(struct dma_buf *dmabuf,
+			      struct dma_buf_attachment *attach)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	struct udmabuf_ext_attachment *a;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	a->dev = attach->dev;
+	attach->priv = a;
+
+	mutex_lock(&buf->lock);
+	list_add(&a->node, &buf->attachments);
+	buf->nr_attachments++;
+	mutex_unlock(&buf->lock);
+	atomic_long_inc(&udmabuf_ext_stats.attachments);
+	return 0;
+}
+
+static void udmabuf_ext_detach(struct dma_buf *dmabuf,
+			       struct dma_buf_attachment *attach)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	struct udmabuf_ext_attachment *a = attach->priv;
+
+	mutex_lock(&buf->lock);
+	list_del(&a->node);
+	buf->nr_attachments--;
+	mutex_unlock(&buf->lock);
+	atomic_long_dec(&udmabuf_ext_stats.attachments);
+	kfree(a);
+}
+
+/*
+ * Build the scatterlist for a device whose segments may not exceed @max_seg
+ * bytes (a multiple of PAGE_SIZE). Each run becomes as few entries as that
+ * allows, so a huge page is one entry when the device accepts it. The table
+ * starts at the data offset: DMA addresses address the data, while page
+ * iterators still see every page of the buffer.
+ */
+static struct sg_table *udmabuf_ext_build_sgt(struct udmabuf_ext_buf *buf,
+					      unsigned int max_seg)
+{
+	struct udmabuf_ext_run run;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	unsigned long skip;
+	unsigned int nents = 0;
+	size_t pos = 0;
+	int ret;
+
+	/* Segments end at multiples of max_seg from the start of each run. */
+	while (udmabuf_ext_next_run(&buf->pages, &pos, &run))
+		nents += DIV_ROUND_UP(run.nr << PAGE_SHIFT, max_seg);
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	if (ret) {
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+
+	sg = sgt->sgl;
+	skip = buf->data_offset;
+	pos = 0;
+	while (udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
+		unsigned long len = run.nr << PAGE_SHIFT;
+		unsigned long off = skip;
+
+		while (off < len) {
+			unsigned int seg = min_t(unsigned long, len - off,
+						 max_seg - (off & ~PAGE_MASK));
+
+			sg_set_page(sg, nth_page(run.page, off >> PAGE_SHIFT),
+				    seg, off & ~PAGE_MASK);
+			sg = sg_next(sg);
+			off += seg;
+		}
+		skip = 0;
+	}
+	return sgt;
+}
+
+static void udmabuf_ext_free_sgt(struct sg_table *sgt)
+{
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+static struct sg_table *udmabuf_ext_map(struct dma_buf_attachment *attach,
+					enum dma_data_direction dir)
+{
+	struct udmabuf_ext_buf *buf = attach->dmabuf->priv;
+	struct udmabuf_ext_attachment *a = attach->priv;
+	unsigned int max_seg;
+	struct sg_table *sgt;
+	int ret;
+
+	/*
+	 * A read-only buffer may hold pages the owner cannot write: a device
+	 * may only read them. With an IOMMU, DMA_TO_DEVICE also makes that
+	 * the hardware's rule.
+	 */
+	if ((buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY) &&
+	    dir != DMA_TO_DEVICE)
+		return ERR_PTR(-EACCES);
+
+	max_seg = max_t(unsigned int, dma_get_max_seg_size(a->dev) & PAGE_MASK,
+			PAGE_SIZE);
+
+	mutex_lock(&buf->lock);
+	if (a->sgt) {
+		sgt = ERR_PTR(-EBUSY);
+		goto unlock;
+	}
+	sgt = udmabuf_ext_build_sgt(buf, max_seg);
+	if (IS_ERR(sgt))
+		goto unlock;
+	ret = dma_map_sgtable(a->dev, sgt, dir, 0);
+	if (ret) {
+		udmabuf_ext_free_sgt(sgt);
+		sgt = ERR_PTR(ret);
+		goto unlock;
+	}
+	a->sgt = sgt;
+	a->dir = dir;
+	dev_dbg(a->dev, "udmabuf-ext: buffer %llu mapped, %u segments\n",
+		buf->id, sgt->nents);
+unlock:
+	mutex_unlock(&buf->lock);
+	return sgt;
+}
+
+static void udmabuf_ext_unmap(struct dma_buf_attachment *attach,
+			      struct sg_table *sgt,
+			      enum dma_data_direction dir)
+{
+	struct udmabuf_ext_buf *buf = attach->dmabuf->priv;
+	struct udmabuf_ext_attachment *a = attach->priv;
+
+	mutex_lock(&buf->lock);
+	if (a->sgt == sgt) {
+		/* Unmap as mapped, whatever direction the importer passes. */
+		dma_unmap_sgtable(a->dev, sgt, a->dir, 0);
+		udmabuf_ext_free_sgt(sgt);
+		a->sgt = NULL;
+	}
+	mutex_unlock(&buf->lock);
+}
+
+/*
+ * CPU access brackets: hand the pages to the CPU from every device that has
+ * them mapped, and back. Under buf->lock so that concurrent callers and
+ * concurrent map/unmap see a stable set of mappings.
+ */
+static int udmabuf_ext_cpu_access(struct dma_buf *dmabuf, bool begin)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	struct udmabuf_ext_attachment *a;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(a, &buf->attachments, node) {
+		if (!a->sgt)
+			continue;
+		if (begin)
+			dma_sync_sgtable_for_cpu(a->dev, a->sgt, a->dir);
+		else
+			dma_sync_sgtable_for_device(a->dev, a->sgt, a->dir);
+	}
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static int udmabuf_ext_begin_cpu_access(struct dma_buf *dmabuf,
+					enum dma_data_direction dir)
+{
+	return udmabuf_ext_cpu_access(dmabuf, true);
+}
+
+static int udmabuf_ext_end_cpu_access(struct dma_buf *dmabuf,
+				      enum dma_data_direction dir)
+{
+	return udmabuf_ext_cpu_access(dmabuf, false);
+}
+
+/*
+ * Map the pages as PFNs: no struct page reference or mapcount is taken, so
+ * hugetlb subpages and pages no longer mapped by their owner (MOVE) are
+ * safe to map. The mapping holds the dma-buf file, which holds the pages.
+ */
+static int udmabuf_ext_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	unsigned long pgoff = vma->vm_pgoff;
+	unsigned long npages = vma_pages(vma);
+	struct udmabuf_ext_run run;
+	unsigned long idx = 0;
+	size_t pos = 0;
+
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (pgoff >= buf->pages.nr_pages ||
+	    npages > buf->pages.nr_pages - pgoff)
+		return -EINVAL;
+	if (buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		udmabuf_ext_vm_flags_clear(vma, VM_MAYWRITE);
+	}
+	udmabuf_ext_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+
+	while (idx < pgoff + npages &&
+	       udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
+		unsigned long s = max(idx, pgoff);
+		unsigned long e = min(idx + run.nr, pgoff + npages);
+		int ret;
+
+		if (s < e) {
+			ret = remap_pfn_range(vma, vma->vm_start +
+					      ((s - pgoff) << PAGE_SHIFT),
+					      page_to_pfn(run.page) + (s - idx),
+					      (e - s) << PAGE_SHIFT,
+					      vma->vm_page_prot);
+			if (ret)
+				return ret;
+		}
+		idx += run.nr;
+	}
+	return 0;
+}
+
+/*
+ * The kernel mapping starts at the data offset, like DMA addresses. When
+ * there is one, a zeroed pad page follows the last page, so that all
+ * dmabuf->size bytes from the returned address are mapped.
+ *
+ * Read-only buffers are refused: vmap users get no access mode, and a write
+ * through a read-only mapping would oops the writer.
+ */
+static int udmabuf_ext_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	unsigned long n = buf->pages.nr_pages, i = 0;
+	struct udmabuf_ext_run run;
+	struct page **pages;
+	size_t pos = 0;
+	void *vaddr;
+	int ret = 0;
+
+	if (buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY)
+		return -EACCES;
+
+	mutex_lock(&buf->lock);
+	if (buf->vaddr) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	if (buf->data_offset) {
+		buf->vpad = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!buf->vpad) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		n++;
+	}
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages) {
+		ret = -ENOMEM;
+		goto free_pad;
+	}
+	while (udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
+		unsigned long j;
+
+		for (j = 0; j < run.nr; j++)
+			pages[i++] = nth_page(run.page, j);
+	}
+	if (buf->vpad)
+		pages[i] = buf->vpad;
+	vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!vaddr) {
+		ret = -ENOMEM;
+		goto free_pad;
+	}
+	buf->vaddr = vaddr;
+	iosys_map_set_vaddr(map, vaddr + buf->data_offset);
+	atomic_long_inc(&udmabuf_ext_stats.vmaps);
+	goto unlock;
+
+free_pad:
+	if (buf->vpad)
+		__free_page(buf->vpad);
+	buf->vpad = NULL;
+unlock:
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+static void udmabuf_ext_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+
+	mutex_lock(&buf->lock);
+	if (buf->vaddr) {
+		vunmap(buf->vaddr);
+		buf->vaddr = NULL;
+		if (buf->vpad)
+			__free_page(buf->vpad);
+		buf->vpad = NULL;
+		atomic_long_dec(&udmabuf_ext_stats.vmaps);
+	}
+	mutex_unlock(&buf->lock);
+}
+
+static void udmabuf_ext_uncharge(struct udmabuf_ext_buf *buf)
+{
+	if (!buf->charged_mm)
+		return;
+	atomic64_sub(buf->nr_charged, &buf->charged_mm->pinned_vm);
+	atomic_long_sub(buf->nr_charged, &udmabuf_ext_stats.charged_pages);
+	mmdrop(buf->charged_mm);
+	buf->charged_mm = NULL;
+}
+
+/*
+ * Charge @nr pinned pages to the caller's pinned_vm against RLIMIT_MEMLOCK,
+ * as mlock() and RDMA do. The mm is held with mmgrab() (not mmget()): only
+ * the counter is needed after the process exits, not the address space.
+ */
+static int udmabuf_ext_charge(struct udmabuf_ext_buf *buf, unsigned long nr)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+
+	if (!nr)
+		return 0;
+	if (atomic64_add_return(nr, &mm->pinned_vm) > limit &&
+	    !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(nr, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	mmgrab(mm);
+	buf->charged_mm = mm;
+	buf->nr_charged = nr;
+	atomic_long_add(nr, &udmabuf_ext_stats.charged_pages);
+	return 0;
+}
+
+/* Reserve @nr pages of the module-wide cap. */
+static int udmabuf_ext_reserve(unsigned long nr)
+{
+	unsigned long mb = READ_ONCE(udmabuf_ext_total_limit_mb);
+	unsigned long limit = mb ? mb << (20 - PAGE_SHIFT) : totalram_pages() / 2;
+
+	if (atomic_long_add_return(nr, &udmabuf_ext_stats.pages) > limit) {
+		atomic_long_sub(nr, &udmabuf_ext_stats.pages);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void udmabuf_ext_release(struct dma_buf *dmabuf)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	unsigned long nr = buf->pages.nr_pages;
+
+	mutex_lock(&udmabuf_ext_list_lock);
+	list_del(&buf->node);
+	mutex_unlock(&udmabuf_ext_list_lock);
+
+	pr_debug("buffer %llu released\n", buf->id);
+	udmabuf_ext_put_pages(buf);
+	if (buf->mode == UDMABUF_EXT_MODE_MOVE)
+		atomic_long_sub(nr, &udmabuf_ext_stats.moved_pages);
+	udmabuf_ext_uncharge(buf);
+	atomic_long_sub(nr, &udmabuf_ext_stats.pages);
+	atomic_long_sub(udmabuf_ext_meta_bytes(buf),
+			&udmabuf_ext_stats.meta_bytes);
+	atomic_long_dec(&udmabuf_ext_stats.buffers);
+
+	put_pid(buf->owner);
+	udmabuf_ext_pages_fini(&buf->pages);
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+}
+
+static const struct dma_buf_ops udmabuf_ext_dmabuf_ops = {
+	.attach = udmabuf_ext_attach,
+	.detach = udmabuf_ext_detach,
+	.map_dma_buf = udmabuf_ext_map,
+	.unmap_dma_buf = udmabuf_ext_unmap,
+	.release = udmabuf_ext_release,
+	.begin_cpu_access = udmabuf_ext_begin_cpu_access,
+	.end_cpu_access = udmabuf_ext_end_cpu_access,
+	.mmap = udmabuf_ext_mmap,
+	.vmap = udmabuf_ext_vmap,
+	.vunmap = udmabuf_ext_vunmap,
+};
+
+bool udmabuf_ext_is_ours(const struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &udmabuf_ext_dmabuf_ops;
+}
+
+/**
+ * udmabuf_ext_export() - create a buffer and its dma-buf
+ * @req: a validated request.
+ *
+ * Return: the dma-buf, holding the one reference the caller must install
+ * in an fd or put; or an ERR_PTR(), with everything taken undone.
+ */
+struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct udmabuf_ext_buf *buf;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&buf->lock);
+	INIT_LIST_HEAD(&buf->attachments);
+	buf->mode = req->mode;
+	buf->data_offset = req->data_offset;
+	buf->owned = req->mode == UDMABUF_EXT_MODE_COPY;
+	if (req->flags & UDMABUF_EXT_FLAGS_READ_ONLY)
+		buf->info_flags |= UDMABUF_EXT_INFO_READ_ONLY;
+	else
+		buf->dirty_on_release = !buf->owned;
+	if (req->dropin)
+		buf->info_flags |= UDMABUF_EXT_INFO_DROPIN;
+
+	ret = udmabuf_ext_reserve(req->nr_pages);
+	if (ret)
+		goto free_buf;
+	if (req->mode == UDMABUF_EXT_MODE_PIN) {
+		ret = udmabuf_ext_charge(buf, req->nr_user_pages);
+		if (ret)
+			goto unreserve;
+	}
+	ret = udmabuf_ext_pages_init(&buf->pages, req->nr_pages);
+	if (ret)
+		goto uncharge;
+	ret = udmabuf_ext_fill(buf, req);
+	if (ret)
+		goto put_pages;
+	udmabuf_ext_pages_shrink(&buf->pages);
+
+	exp_info.ops = &udmabuf_ext_dmabuf_ops;
+	exp_info.size = buf->pages.nr_pages << PAGE_SHIFT;
+	exp_info.flags = (buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY) ?
+			 O_RDONLY : O_RDWR;
+	exp_info.priv = buf;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto put_pages;
+	}
+
+	/* From here on the release op undoes everything. */
+	buf->dmabuf = dmabuf;
+	buf->owner = get_task_pid(current, PIDTYPE_TGID);
+	buf->id = atomic64_inc_return(&udmabuf_ext_next_id);
+	if (buf->mode == UDMABUF_EXT_MODE_MOVE)
+		atomic_long_add(buf->pages.nr_pages,
+				&udmabuf_ext_stats.moved_pages);
+	atomic_long_add(udmabuf_ext_meta_bytes(buf),
+			&udmabuf_ext_stats.meta_bytes);
+	atomic_long_inc(&udmabuf_ext_stats.buffers);
+
+	mutex_lock(&udmabuf_ext_list_lock);
+	list_add_tail(&buf->node, &udmabuf_ext_list);
+	mutex_unlock(&udmabuf_ext_list_lock);
+
+	pr_debug("buffer %llu: %lu pages in %lu runs, mode %u, source %#x\n",
+		 buf->id, buf->pages.nr_pages, buf->pages.nr_runs, buf->mode,
+		 buf->source);
+	return dmabuf;
+
+put_pages:
+	udmabuf_ext_put_pages(buf);
+	udmabuf_ext_pages_fini(&buf->pages);
+uncharge:
+	udmabuf_ext_uncharge(buf);
+unreserve:
+	atomic_long_sub(req->nr_pages, &udmabuf_ext_stats.pages);
+free_buf:
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+	return ERR_PTR(ret);
+}
+
+void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
+			   struct udmabuf_ext_info *info)
+{
+	info->size = buf->pages.nr_pages << PAGE_SHIFT;
+	info->data_offset = buf->data_offset;
+	info->mode = buf->mode;
+	info->source = buf->source;
+	info->buf_flags = buf->info_flags;
+	info->nr_pages = buf->pages.nr_pages;
+	info->nr_segments = buf->pages.nr_runs;
+	info->nr_charged = buf->nr_charged;
+	info->meta_bytes = udmabuf_ext_meta_bytes(buf);
+	info->owner_pid = pid_vnr(buf->owner);
+	info->id = buf->id;
+	mutex_lock(&buf->lock);
+	info->nr_attachments = buf->nr_attachments;
+	mutex_unlock(&buf->lock);
+}
+
+static const char * const udmabuf_ext_mode_names[] = {
+	[UDMABUF_EXT_MODE_PIN] = "pin",
+	[UDMABUF_EXT_MODE_COPY] = "copy",
+	[UDMABUF_EXT_MODE_MOVE] = "move",
+};
+
+int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused)
+{
+	struct udmabuf_ext_buf *buf;
+
+	seq_puts(m, "id\tpid\tsize\tmode\tsource\tflags\tpages\tsegments\tcharged\tattachments\tvmapped\n");
+	mutex_lock(&udmabuf_ext_list_lock);
+	list_for_each_entry(buf, &udmabuf_ext_list, node) {
+		mutex_lock(&buf->lock);
+		seq_printf(m, "%llu\t%d\t%lu\t%s\t%#x\t%#x\t%lu\t%lu\t%lu\t%u\t%d\n",
+			   buf->id, pid_vnr(buf->owner),
+			   buf->pages.nr_pages << PAGE_SHIFT,
+			   udmabuf_ext_mode_names[buf->mode], buf->source,
+			   buf->info_flags, buf->pages.nr_pages,
+			   buf->pages.nr_runs, buf->nr_charged,
+			   buf->nr_attachments, !!buf->vaddr);
+		mutex_unlock(&buf->lock);
+	}
+	mutex_unlock(&udmabuf_ext_list_lock);
+	return 0;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * udmabuf-ext internal interfaces.
+ */
+#ifndef UDMABUF_EXT_INTERNAL_H
+#define UDMABUF_EXT_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/dma-buf.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "udmabuf-ext.h"	/* uapi */
+
+struct pid;
+
+/**
+ * struct udmabuf_ext_pages - the pages of a buffer, as runs
+ * @ent: the runs. A run of one page is a single word holding its struct page
+ *	pointer. A longer run of physically contiguous pages is two words: the
+ *	first page's pointer with bit 0 set, then the number of pages. A 4 KiB
+ *	page thus costs at most 8 bytes, a 2 MiB huge page 16 bytes in all.
+ * @nr_ent: words used in @ent.
+ * @cap: words allocated for @ent.
+ * @nr_pages: pages in all runs.
+ * @nr_runs: number of runs.
+ *
+ * Built while the buffer is created, immutable afterwards, so readers need
+ * no lock. Runs are walked in order with udmabuf_ext_next_run().
+ */
+struct udmabuf_ext_pages {
+	unsigned long *ent;
+	size_t nr_ent;
+	size_t cap;
+	unsigned long nr_pages;
+	unsigned long nr_runs;
+};
+
+#define UDMABUF_EXT_RUN_LONG	1UL
+
+/**
+ * struct udmabuf_ext_run - one run of physically contiguous pages
+ * @page: the first page.
+ * @nr: the number of pages, at least 1.
+ */
+struct udmabuf_ext_run {
+	struct page *page;
+	unsigned long nr;
+};
+
+static inline bool udmabuf_ext_next_run(const struct udmabuf_ext_pages *p,
+					size_t *pos,
+					struct udmabuf_ext_run *run)
+{
+	unsigned long w;
+
+	if (*pos >= p->nr_ent)
+		return false;
+	w = p->ent[(*pos)++];
+	run->page = (struct page *)(w & ~UDMABUF_EXT_RUN_LONG);
+	run->nr = (w & UDMABUF_EXT_RUN_LONG) ? p->ent[(*pos)++] : 1;
+	return true;
+}
+
+int udmabuf_ext_pages_init(struct udmabuf_ext_pages *p, unsigned long max_pages);
+void udmabuf_ext_pages_add(struct udmabuf_ext_pages *p, struct page *page,
+			   unsigned long nr);
+void udmabuf_ext_pages_shrink(struct udmabuf_ext_pages *p);
+void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p);
+
+/**
+ * struct udmabuf_ext_buf - one exported buffer
+ * @pages: the buffer's pages; immutable once exported.
+ * @owned: the pages were allocated by the buffer (COPY mode) and are freed
+ *	with it; otherwise each page holds one FOLL_PIN pin taken at creation.
+ * @dirty_on_release: pinned pages may have been written and are dirtied
+ *	when unpinned.
+ * @data_offset: where the first item's first byte sits in the first page.
+ * @mode: UDMABUF_EXT_MODE_PIN, _COPY or _MOVE.
+ * @source: UDMABUF_EXT_SOURCE_* bits.
+ * @info_flags: UDMABUF_EXT_INFO_* bits.
+ * @charged_mm: the mm whose pinned_vm was charged @nr_charged pages, held
+ *	with mmgrab() so the charge can be returned after the process exits.
+ * @nr_charged: pages charged to @charged_mm.
+ * @owner: the creating thread group.
+ * @id: unique id, for debugfs and the info ioctl.
+ * @dmabuf: the exported dma-buf.
+ * @node: entry in the global buffer list, under udmabuf_ext_list_lock.
+ * @lock: protects @attachments, @nr_attachments, @vaddr and @vpad.
+ * @attachments: list of &struct udmabuf_ext_attachment.
+ * @nr_attachments: length of @attachments.
+ * @vaddr: kernel mapping of the pages while vmapped (the dma-buf core counts
+ *	vmap users, so the exporter sees one vmap at a time).
+ * @vpad: page mapped after the last one while vmapped with a data offset, so
+ *	that the byte view of the buffer stays in mapped memory.
+ */
+struct udmabuf_ext_buf {
+	struct udmabuf_ext_pages pages;
+	bool owned;
+	bool dirty_on_release;
+	u32 data_offset;
+	u32 mode;
+	u32 source;
+	u32 info_flags;
+	struct mm_struct *charged_mm;
+	unsigned long nr_charged;
+	struct pid *owner;
+	u64 id;
+	struct dma_buf *dmabuf;
+	struct list_head node;
+
+	struct mutex lock;	/* see above: attachments and vmap state */
+	struct list_head attachments;
+	unsigned int nr_attachments;
+	void *vaddr;
+	struct page *vpad;
+};
+
+/**
+ * struct udmabuf_ext_stats - module-wide counters, shown in sysfs
+ * @buffers: live buffers.
+ * @pages: pages held by live buffers, bounded by total_limit_mb.
+ * @pinned_pages: pages holding a FOLL_PIN pin of ours.
+ * @charged_pages: pages charged to some process's RLIMIT_MEMLOCK.
+ * @copied_pages: pages owned by COPY-mode buffers.
+ * @moved_pages: pages taken by MOVE-mode buffers.
+ * @meta_bytes: kernel memory describing live buffers.
+ * @attachments: importers attached to live buffers.
+ * @vmaps: live kernel mappings of buffers.
+ */
+struct udmabuf_ext_stats {
+	atomic_long_t buffers;
+	atomic_long_t pages;
+	atomic_long_t pinned_pages;
+	atomic_long_t charged_pages;
+	atomic_long_t copied_pages;
+	atomic_long_t moved_pages;
+	atomic_long_t meta_bytes;
+	atomic_long_t attachments;
+	atomic_long_t vmaps;
+};
+
+extern struct udmabuf_ext_stats udmabuf_ext_stats;
+
+/**
+ * struct udmabuf_ext_request - a validated create request
+ * @items: the items, kernel copy.
+ * @count: number of @items.
+ * @flags: UDMABUF_EXT_FLAGS_*.
+ * @mode: UDMABUF_EXT_MODE_*, AUTO already resolved.
+ * @dropin: made through the upstream ABI.
+ * @nr_pages: pages the buffer will have.
+ * @nr_user_pages: of those, pages from USER items.
+ * @data_offset: offset of the first byte in the first page.
+ */
+struct udmabuf_ext_request {
+	const struct udmabuf_ext_item *items;
+	u32 count;
+	u32 flags;
+	u32 mode;
+	bool dropin;
+	unsigned long nr_pages;
+	unsigned long nr_user_pages;
+	u32 data_offset;
+};
+
+/* Module parameters (main.c). */
+extern unsigned int udmabuf_ext_size_limit_mb;
+extern unsigned int udmabuf_ext_list_limit;
+extern unsigned long udmabuf_ext_total_limit_mb;
+extern unsigned int udmabuf_ext_auto_copy_max_kb;
+
+/* buffer.c */
+struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req);
+bool udmabuf_ext_is_ours(const struct dma_buf *dmabuf);
+void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
+			   struct udmabuf_ext_info *info);
+int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused);
+
+/* pin.c */
+int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
+		     const struct udmabuf_ext_request *req);
+void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf);
+
+#endif /* UDMABUF_EXT_INTERNAL_H */

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * udmabuf-ext: where a buffer's pages come from.
+ *
+ * Every item, memfd or user range, ends up as a range of the caller's address
+ * space: a memfd range is mapped for the duration of the call with vm_mmap().
+ * Its pages are then pinned with FOLL_LONGTERM (PIN, MOVE), which migrates
+ * them out of ZONE_MOVABLE and CMA first, or copied into pages the buffer
+ * allocates (COPY).
+ *
+ * Ownership: a page added to buf->pages belongs to the buffer from then on
+ * and is released by udmabuf_ext_put_pages(), on the error path of creation
+ * as well as at release. Pages not yet added are released where they were
+ * taken.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "internal.h"
+
+/* Pages pinned per pin_user_pages() call: one page of pointers. */
+#define UDMABUF_EXT_CHUNK	(PAGE_SIZE / sizeof(struct page *))
+
+/* Largest allocation tried for COPY-mode pages: a PMD-sized folio. */
+#define UDMABUF_EXT_COPY_ORDER	min_t(unsigned int, 9, MAX_ORDER - 1)
+
+int udmabuf_ext_pages_init(struct udmabuf_ext_pages *p, unsigned long max_pages)
+{
+	/* A run of n pages takes min(n, 2) words, so max_pages words suffice. */
+	p->ent = kvmalloc_array(max_pages, sizeof(*p->ent), GFP_KERNEL_ACCOUNT);
+	if (!p->ent)
+		return -ENOMEM;
+	p->cap = max_pages;
+	p->nr_ent = 0;
+	p->nr_pages = 0;
+	p->nr_runs = 0;
+	return 0;
+}
+
+/* The last run's first word, or NULL. */
+static unsigned long *udmabuf_ext_last_run(struct udmabuf_ext_pages *p)
+{
+	if (!p->nr_ent)
+		return NULL;
+	if (p->nr_ent >= 2 && (p->ent[p->nr_ent - 2] & UDMABUF_EXT_RUN_LONG))
+		return &p->ent[p->nr_ent - 2];
+	return &p->ent[p->nr_ent - 1];
+}
+
+/**
+ * udmabuf_ext_pages_add() - append physically contiguous pages
+ * @p: the run list, with room for @nr more pages.
+ * @page: the first page.
+ * @nr: number of pages.
+ *
+ * Pages that continue the last run physically extend it.
+ */
+void udmabuf_ext_pages_add(struct udmabuf_ext_pages *p, struct page *page,
+			   unsigned long nr)
+{
+	unsigned long *last = udmabuf_ext_last_run(p);
+
+	p->nr_pages += nr;
+	if (last) {
+		bool is_long = *last & UDMABUF_EXT_RUN_LONG;
+		struct page *first = (struct page *)(*last & ~UDMABUF_EXT_RUN_LONG);
+		unsigned long len = is_long ? last[1] : 1;
+
+		if (page_to_pfn(first) + len == page_to_pfn(page)) {
+			if (is_long) {
+				last[1] += nr;
+			} else {
+				*last |= UDMABUF_EXT_RUN_LONG;
+				p->ent[p->nr_ent++] = len + nr;
+			}
+			return;
+		}
+	}
+	p->nr_runs++;
+	if (nr == 1) {
+		p->ent[p->nr_ent++] = (unsigned long)page;
+	} else {
+		p->ent[p->nr_ent++] = (unsigned long)page | UDMABUF_EXT_RUN_LONG;
+		p->ent[p->nr_ent++] = nr;
+	}
+}
+
+/* Give back the room that merged runs did not need. */
+void udmabuf_ext_pages_shrink(struct udmabuf_ext_pages *p)
+{
+	unsigned long *ent;
+
+	if (p->nr_ent == p->cap || !p->nr_ent)
+		return;
+	ent = kvmalloc_array(p->nr_ent, sizeof(*ent), GFP_KERNEL_ACCOUNT);
+	if (!ent)
+		return;	/* keep the larger array; it is still correct */
+	memcpy(ent, p->ent, p->nr_ent * sizeof(*ent));
+	kvfree(p->ent);
+	p->ent = ent;
+	p->cap = p->nr_ent;
+}
+
+void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p)
+{
+	kvfree(p->ent);
+	p->ent = NULL;
+	p->cap = 0;
+	p->nr_ent = 0;
+}
+
+/**
+ * udmabuf_ext_put_pages() - release every page a buffer holds
+ * @buf: the buffer; its run list stays allocated.
+ *
+ * Pinned pages are unpinned per folio, and dirtied first if the buffer was
+ * writable. Owned pages were allocated as whole folios, each starting a run
+ * or following the previous folio, and are freed per folio.
+ */
+void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf)
+{
+	struct udmabuf_ext_run run;
+	size_t pos = 0;
+
+	atomic_long_sub(buf->pages.nr_pages, buf->owned ?
+			&udmabuf_ext_stats.copied_pages :
+			&udmabuf_ext_stats.pinned_pages);
+	while (udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
+		if (!buf->owned) {
+			unpin_user_page_range_dirty_lock(run.page, run.nr,
+							 buf->dirty_on_release);
+			continue;
+		}
+		while (run.nr) {
+			struct folio *folio = page_folio(run.page);
+			unsigned long n = folio_nr_pages(folio);
+
+			folio_put(folio);
+			run.page = nth_page(run.page, n);
+			run.nr -= n;
+		}
+	}
+}
+
+/* Per-item state while a buffer is filled. */
+struct udmabuf_ext_fill_ctx {
+	struct udmabuf_ext_buf *buf;
+	struct page **chunk;
+	unsigned int gup_flags;
+	/* For memfd items: pinned pages must belong to this mapping. */
+	struct address_space *mapping;
+};
+
+/*
+ * Check the VMAs that cover [start, end) before pinning from them, so that
+ * each refusal has its own errno rather than gup's generic EFAULT.
+ * Returns UDMABUF_EXT_SOURCE_* bits or a negative errno.
+ */
+static int udmabuf_ext_check_vmas(struct mm_struct *mm, unsigned long start,
+				  unsigned long end, bool write, bool move)
+{
+	unsigned long addr = start;
+	int source = 0;
+
+	mmap_assert_locked(mm);
+
+	while (addr < end) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		struct file *file;
+
+		if (!vma || vma->vm_start > addr)
+			return -EFAULT;		/* a hole */
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+			return -EFAULT;		/* no struct pages behind it */
+		if (!(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
+			return -EFAULT;		/* PROT_NONE */
+		if (write && !(vma->vm_flags & VM_WRITE))
+			return -EACCES;
+		if (vma_is_fsdax(vma))
+			return -EOPNOTSUPP;
+
+		file = vma->vm_file;
+		if (is_vm_hugetlb_page(vma)) {
+			source |= UDMABUF_EXT_SOURCE_HUGETLB;
+		} else if (vma_is_anonymous(vma)) {
+			source |= UDMABUF_EXT_SOURCE_ANON;
+		} else if (file &&
+			   file_inode(file)->i_sb->s_magic == TMPFS_MAGIC) {
+			source |= UDMABUF_EXT_SOURCE_SHMEM;
+		} else {
+			/*
+			 * Page cache of a real file: a device writing to it
+			 * behind writeback's back corrupts the file system,
+			 * so only read-only pins are allowed when the mapping
+			 * is shared (private ones COW on a write pin).
+			 */
+			if (write && (vma->vm_flags & VM_SHARED))
+				return -EOPNOTSUPP;
+			source |= UDMABUF_EXT_SOURCE_FILE;
+		}
+		/* Only private anonymous pages can be taken from a process. */
+		if (move && (!vma_is_anonymous(vma) || is_vm_hugetlb_page(vma)))
+			return -EOPNOTSUPP;
+
+		addr = vma->vm_end;
+	}
+	return source;
+}
+
+/* Pin @nr pages at @start into the buffer. Called with mmap_lock held. */
+static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
+				 unsigned long start, unsigned long nr)
+{
+	struct udmabuf_ext_buf *buf = ctx->buf;
+
+	mmap_assert_locked(current->mm);
+
+	while (nr) {
+		unsigned long n = min_t(unsigned long, nr, UDMABUF_EXT_CHUNK);
+		long got, i;
+
+		got = udmabuf_ext_pin_user_pages(start, n, ctx->gup_flags,
+						 ctx->chunk);
+		if (got <= 0)
+			return got ? got : -EFAULT;
+
+		for (i = 0; i < got; i++) {
+			struct folio *folio = page_folio(ctx->chunk[i]);
+
+			/*
+			 * The memfd was mapped by us, but another thread can
+			 * replace that mapping: make sure the pages are the
+			 * file's.
+			 */
+			if (ctx->mapping && folio->mapping != ctx->mapping) {
+				unpin_user_pages(ctx->chunk, got);
+				return -EFAULT;
+			}
+			if (folio_test_large(folio) && folio_test_anon(folio))
+				buf->source |= UDMABUF_EXT_SOURCE_THP;
+		}
+		for (i = 0; i < got; i++)
+			udmabuf_ext_pages_add(&buf->pages, ctx->chunk[i], 1);
+		atomic_long_add(got, &udmabuf_ext_stats.pinned_pages);
+
+		start += got << PAGE_SHIFT;
+		nr -= got;
+	}
+	return 0;
+}
+
+/* Allocate a folio for COPY mode, as large as @nr pages allow. */
+static struct page *udmabuf_ext_alloc_copy_pages(unsigned long nr,
+						 unsigned int *order)
+{
+	unsigned int o = min_t(unsigned int, ilog2(nr), UDMABUF_EXT_COPY_ORDER);
+	struct page *page;
+
+	for (;; o = o > 4 ? 4 : 0) {
+		gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN;
+
+		if (o)
+			gfp |= __GFP_COMP | __GFP_NORETRY;
+		page = alloc_pages(gfp, o);
+		if (page || !o)
+			break;
+	}
+	*order = o;
+	return page;
+}
+
+/* Copy @nr pages at @start into pages the buffer owns. No locks held. */
+static int udmabuf_ext_copy_range(struct udmabuf_ext_fill_ctx *ctx,
+				  unsigned long start, unsigned long nr)
+{
+	struct udmabuf_ext_buf *buf = ctx->buf;
+
+	while (nr) {
+		unsigned int order;
+		struct page *page = udmabuf_ext_alloc_copy_pages(nr, &order);
+		unsigned long i, n;
+
+		if (!page)
+			return -ENOMEM;
+		n = 1UL << order;
+		for (i = 0; i < n; i++) {
+			void *dst = kmap_local_page(nth_page(page, i));
+			unsigned long left;
+
+			left = copy_from_user(dst, (void __user *)start, PAGE_SIZE);
+			kunmap_local(dst);
+			if (left) {
+				__free_pages(page, order);
+				return -EFAULT;
+			}
+			start += PAGE_SIZE;
+		}
+		udmabuf_ext_pages_add(&buf->pages, page, n);
+		atomic_long_add(n, &udmabuf_ext_stats.copied_pages);
+		nr -= n;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Fill from [start, start + nr pages) of the caller's address space. */
+static int udmabuf_ext_add_range(struct udmabuf_ext_fill_ctx *ctx,
+				 unsigned long start, unsigned long nr)
+{
+	struct udmabuf_ext_buf *buf = ctx->buf;
+	struct mm_struct *mm = current->mm;
+	bool write = ctx->gup_flags & FOLL_WRITE;
+	bool move = buf->mode == UDMABUF_EXT_MODE_MOVE;
+	int ret;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	ret = udmabuf_ext_check_vmas(mm, start, start + (nr << PAGE_SHIFT),
+				     write, move);
+	if (ret < 0)
+		goto unlock;
+	if (!ctx->mapping)
+		buf->source |= ret;
+
+	if (buf->mode == UDMABUF_EXT_MODE_COPY) {
+		/* copy_from_user() may fault: it must not run under mmap_lock. */
+		mmap_read_unlock(mm);
+		return udmabuf_ext_copy_range(ctx, start, nr);
+	}
+	ret = udmabuf_ext_pin_range(ctx, start, nr);
+unlock:
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/* The seals a memfd's inode carries, or NULL if it is no shmem/hugetlbfs file. */
+static unsigned int *udmabuf_ext_memfd_seals(struct file *file,
+					     unsigned long *align, u32 *source)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode))
+		return NULL;
+	switch (inode->i_sb->s_magic) {
+	case TMPFS_MAGIC:
+		*align = PAGE_SIZE;
+		*source = UDMABUF_EXT_SOURCE_SHMEM;
+		return &SHMEM_I(inode)->seals;
+#ifdef CONFIG_HUGETLBFS
+	case HUGETLBFS_MAGIC:
+		*align = huge_page_size(hstate_inode(inode));
+		*source = UDMABUF_EXT_SOURCE_HUGETLB;
+		return &HUGETLBFS_I(inode)->seals;
+#endif
+	}
+	return NULL;
+}
+
+static bool udmabuf_ext_seals_ok(const unsigned int *seals)
+{
+	unsigned int s = READ_ONCE(*seals);
+
+	return (s & F_SEAL_SHRINK) && !(s & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE));
+}
+
+/*
+ * Fill from a memfd range.
+ *
+ * The seals are checked without the inode lock, which cannot be held across
+ * vm_mmap(): hugetlbfs takes it under mmap_lock. The check is race-free all
+ * the same. Seals are only ever added. F_SEAL_SHRINK, once seen, keeps the
+ * range inside the file. The writable shared mapping made here makes
+ * F_ADD_SEALS(F_SEAL_WRITE) fail with EBUSY until it is unmapped, and after
+ * that the pins do. A write seal added before the mapping fails vm_mmap()
+ * (or the check after it). F_SEAL_FUTURE_WRITE added after the check is an
+ * ordinary seal added after creation: like existing writable mappings, the
+ * buffer keeps working.
+ */
+static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
+				 const struct udmabuf_ext_item *item)
+{
+	bool write = ctx->gup_flags & FOLL_WRITE;
+	unsigned long align, maddr, mstart, mlen;
+	unsigned int *seals;
+	struct file *file;
+	u32 source;
+	int ret;
+
+	file = fget(item->memfd);
+	if (!file)
+		return -EBADF;
+
+	ret = -EBADFD;
+	seals = udmabuf_ext_memfd_seals(file, &align, &source);
+	if (!seals)
+		goto put_file;
+	ret = -EINVAL;
+	if (!udmabuf_ext_seals_ok(seals))
+		goto put_file;
+	if (item->start + item->size > i_size_read(file_inode(file)))
+		goto put_file;
+	ret = 0;
+	if (!item->size)
+		goto put_file;
+
+	/* hugetlbfs maps whole huge pages only: map around the range. */
+	mstart = ALIGN_DOWN(item->start, align);
+	mlen = ALIGN(item->start + item->size, align) - mstart;
+	maddr = vm_mmap(file, 0, mlen, PROT_READ | (write ? PROT_WRITE : 0),
+			MAP_SHARED, mstart);
+	if (IS_ERR_VALUE(maddr)) {
+		ret = (long)maddr;
+		if (ret == -EPERM)	/* a write seal won the race */
+			ret = -EINVAL;
+		goto put_file;
+	}
+	if (!udmabuf_ext_seals_ok(seals)) {
+		ret = -EINVAL;
+		goto unmap;
+	}
+
+	ctx->buf->source |= source;
+	ctx->mapping = file->f_mapping;
+	ret = udmabuf_ext_add_range(ctx, maddr + (item->start - mstart),
+				    item->size >> PAGE_SHIFT);
+	ctx->mapping = NULL;
+unmap:
+	vm_munmap(maddr, mlen);
+put_file:
+	fput(file);
+	return ret;
+}
+
+/*
+ * MOVE: the pinned pages now belong to the buffer. Replace the user range by
+ * a fresh private anonymous mapping, as mmap(MAP_FIXED) would, so that the
+ * process no longer maps them and reads zeros there.
+ */
+static int udmabuf_ext_vacate(const struct udmabuf_ext_item *item)
+{
+	unsigned long addr;
+
+	addr = vm_mmap(NULL, item->start, item->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+	if (IS_ERR_VALUE(addr))
+		return (long)addr;
+	return addr == item->start ? 0 : -EFAULT;
+}
+
+/**
+ * udmabuf_ext_fill() - take the pages of every item of a request
+ * @buf: the new buffer, with an empty run list big enough for the request.
+ * @req: the validated request.
+ *
+ * On error the pages taken so far stay in @buf for the caller to release
+ * with udmabuf_ext_put_pages().
+ *
+ * Return: 0 or a negative errno.
+ */
+int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
+		     const struct udmabuf_ext_request *req)
+{
+	struct udmabuf_ext_fill_ctx ctx = { .buf = buf };
+	u32 i;
+	int ret = 0;
+
+	/* COPY only reads the source; the copy is the buffer's own. */
+	ctx.gup_flags = FOLL_LONGTERM;
+	if (!(req->flags & UDMABUF_EXT_FLAGS_READ_ONLY) &&
+	    buf->mode != UDMABUF_EXT_MODE_COPY)
+		ctx.gup_flags |= FOLL_WRITE;
+
+	if (buf->mode != UDMABUF_EXT_MODE_COPY) {
+		ctx.chunk = kmalloc_array(UDMABUF_EXT_CHUNK,
+					  sizeof(*ctx.chunk), GFP_KERNEL);
+		if (!ctx.chunk)
+			return -ENOMEM;
+	}
+
+	for (i = 0; i < req->count && !ret; i++) {
+		const struct udmabuf_ext_item *item = &req->items[i];
+		unsigned long start, end;
+
+		if (item->kind == UDMABUF_EXT_ITEM_MEMFD) {
+			buf->source |= UDMABUF_EXT_SOURCE_MEMFD;
+			ret = udmabuf_ext_add_memfd(&ctx, item);
+			continue;
+		}
+		buf->source |= UDMABUF_EXT_SOURCE_USER;
+		start = ALIGN_DOWN(item->start, PAGE_SIZE);
+		end = PAGE_ALIGN(item->start + item->size);
+		ret = udmabuf_ext_add_range(&ctx, start,
+					    (end - start) >> PAGE_SHIFT);
+	}
+
+	for (i = 0; i < req->count && !ret; i++) {
+		if (buf->mode == UDMABUF_EXT_MODE_MOVE)
+			ret = udmabuf_ext_vacate(&req->items[i]);
+	}
+
+	kfree(ctx.chunk);
+	return ret;
+}
