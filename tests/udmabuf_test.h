@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by the udmabuf-ext guest tests. Every helper returns a
+ * negative errno on failure so that tests can assert on exact errnos.
+ */
+#ifndef UDMABUF_TEST_H
+#define UDMABUF_TEST_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/dma-buf.h>
+
+#include "udmabuf-ext.h"
+
+#define UB_PAGE		4096UL
+#define UB_HPAGE	(2UL << 20)
+#define UB_DEV		"/dev/udmabuf-ext"
+#define UB_DROPIN_DEV	"/dev/udmabuf"
+#define UB_STATS	"/sys/class/misc/udmabuf-ext/stats/"
+#define UB_PARAMS	"/sys/module/udmabuf_ext/parameters/"
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+
+/* A memfd of @size bytes with @seals added; hugetlb-backed if @huge. */
+static inline int ub_memfd(size_t size, unsigned int seals, bool huge)
+{
+	int fd = memfd_create("udmabuf-test", MFD_ALLOW_SEALING |
+			      (huge ? MFD_HUGETLB : 0));
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size) || (seals && fcntl(fd, F_ADD_SEALS, seals))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* UDMABUF_CREATE on @dev: the new fd or -errno. */
+static inline int ub_create_memfd(int dev, int memfd, uint64_t offset,
+				  uint64_t size, uint32_t flags)
+{
+	struct udmabuf_create c = {
+		.memfd = memfd, .flags = flags, .offset = offset, .size = size,
+	};
+	int fd = ioctl(dev, UDMABUF_CREATE, &c);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* UDMABUF_EXT_CREATE with @count items: the new fd or -errno. */
+static inline int ub_ext_create(int dev, const struct udmabuf_ext_item *items,
+				uint32_t count, uint32_t mode, uint32_t flags,
+				struct udmabuf_ext_create *out)
+{
+	struct udmabuf_ext_create c = {
+		.flags = flags, .mode = mode, .count = count,
+		.items = (uintptr_t)items,
+	};
+
+	if (ioctl(dev, UDMABUF_EXT_CREATE, &c))
+		return -errno;
+	if (out)
+		*out = c;
+	return c.fd;
+}
+
+/* One USER item: the new fd or -errno. */
+static inline int ub_ext_create_user(int dev, const void *addr, size_t size,
+				     uint32_t mode, uint32_t flags)
+{
+	struct udmabuf_ext_item it = {
+		.kind = UDMABUF_EXT_ITEM_USER,
+		.start = (uintptr_t)addr, .size = size,
+	};
+
+	return ub_ext_create(dev, &it, 1, mode, flags, NULL);
+}
+
+static inline int ub_info(int dev, int fd, struct udmabuf_ext_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->fd = fd;
+	return ioctl(dev, UDMABUF_EXT_INFO, info) ? -errno : 0;
+}
+
+/* A module counter from sysfs, or -1 if it cannot be read. */
+static inline long ub_stat(const char *name)
+{
+	char path[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), UB_STATS "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static inline long ub_param(const char *name)
+{
+	char path[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), UB_PARAMS "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static inline int ub_set_param(const char *name, long value)
+{
+	char path[256];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), UB_PARAMS "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", value) < 0 ? -EIO : 0;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+/* Fill @len bytes with a pattern that depends on @seed and the offset. */
+static inline void ub_fill(void *p, size_t len, uint32_t seed)
+{
+	uint32_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		w[i] = seed * 2654435761u + (uint32_t)i;
+}
+
+/* Index of the first word that differs from ub_fill(@seed), or -1. */
+static inline long ub_check(const void *p, size_t len, uint32_t seed)
+{
+	const uint32_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != seed * 2654435761u + (uint32_t)i)
+			return i;
+	return -1;
+}
+
+/* Kernel-side sync brackets around CPU access through the dma-buf mmap. */
+static inline int ub_sync(int fd, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+#endif /* UDMABUF_TEST_H */
