@@ -109,6 +109,19 @@ TEST_F(dropin, future_write_seal_is_einval)
 	close(memfd);
 }
 
+/* A read-only fd must not yield a writable buffer of the file's pages. */
+TEST_F(dropin, read_only_memfd_is_eacces)
+{
+	char path[64];
+	int ro;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->memfd);
+	ro = open(path, O_RDONLY);
+	ASSERT_LE(0, ro);
+	EXPECT_EQ(-EACCES, ub_create_memfd(self->dev, ro, 0, UB_PAGE, 0));
+	close(ro);
+}
+
 TEST_F(dropin, unaligned_offset_is_einval)
 {
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd, 1,
