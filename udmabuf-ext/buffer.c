@@ -292,8 +292,7 @@ static int udmabuf_ext_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
  * there is one, a zeroed pad page follows the last page, so that all
  * dmabuf->size bytes from the returned address are mapped.
  *
- * Read-only buffers are refused: vmap users get no access mode, and a write
- * through a read-only mapping would oops the writer.
+ * Read-only buffers never get here: their ops have no vmap (see below).
  */
 static int udmabuf_ext_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
@@ -304,9 +303,6 @@ static int udmabuf_ext_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	size_t pos = 0;
 	void *vaddr;
 	int ret = 0;
-
-	if (buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY)
-		return -EACCES;
 
 	mutex_lock(&buf->lock);
 	if (buf->vaddr) {
@@ -455,9 +451,27 @@ static const struct dma_buf_ops udmabuf_ext_dmabuf_ops = {
 	.vunmap = udmabuf_ext_vunmap,
 };
 
+/*
+ * Read-only buffers have no vmap: a vmap user is given no access mode, and a
+ * write through a read-only kernel mapping would oops the writer. Without
+ * the op, dma_buf_vmap() fails with EINVAL by itself; an exporter's vmap
+ * that fails instead trips a WARN in the dma-buf core (6.1).
+ */
+static const struct dma_buf_ops udmabuf_ext_dmabuf_ro_ops = {
+	.attach = udmabuf_ext_attach,
+	.detach = udmabuf_ext_detach,
+	.map_dma_buf = udmabuf_ext_map,
+	.unmap_dma_buf = udmabuf_ext_unmap,
+	.release = udmabuf_ext_release,
+	.begin_cpu_access = udmabuf_ext_begin_cpu_access,
+	.end_cpu_access = udmabuf_ext_end_cpu_access,
+	.mmap = udmabuf_ext_mmap,
+};
+
 bool udmabuf_ext_is_ours(const struct dma_buf *dmabuf)
 {
-	return dmabuf->ops == &udmabuf_ext_dmabuf_ops;
+	return dmabuf->ops == &udmabuf_ext_dmabuf_ops ||
+	       dmabuf->ops == &udmabuf_ext_dmabuf_ro_ops;
 }
 
 /**
@@ -505,10 +519,14 @@ struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req)
 		goto put_pages;
 	udmabuf_ext_pages_shrink(&buf->pages);
 
-	exp_info.ops = &udmabuf_ext_dmabuf_ops;
+	if (buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY) {
+		exp_info.ops = &udmabuf_ext_dmabuf_ro_ops;
+		exp_info.flags = O_RDONLY;
+	} else {
+		exp_info.ops = &udmabuf_ext_dmabuf_ops;
+		exp_info.flags = O_RDWR;
+	}
 	exp_info.size = buf->pages.nr_pages << PAGE_SHIFT;
-	exp_info.flags = (buf->info_flags & UDMABUF_EXT_INFO_READ_ONLY) ?
-			 O_RDONLY : O_RDWR;
 	exp_info.priv = buf;
 	dmabuf = dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
