@@ -14,7 +14,8 @@ O := $(CURDIR)/build
 MDIR := $(CURDIR)/udmabuf-ext
 KMAKE = $(MAKE) -C $(KDIR) M=$(MDIR)
 
-.PHONY: all module modules_install clean check demo bench w1 sparse checkpatch tests
+.PHONY: all module modules_install clean check demo bench fuzz check-debug \
+	w1 sparse checkpatch tests
 
 all: module
 
@@ -41,8 +42,21 @@ tests:
 check:
 	@tools/check
 
+# The main job: malloc'd frames through V4L2 and PRIME to a display.
 demo:
-	@echo "make demo: not yet (see issue 5)"
+	@tools/demo/run
+
+# Benchmarks against the alternatives (build/bench/).
+bench:
+	@tools/bench/run
+
+# A longer ioctl fuzzing campaign than the one make check runs.
+fuzz:
+	@tools/fuzz/run
+
+# The whole suite on a sanitizer build of Debian's 6.1 kernel.
+check-debug:
+	@tools/debug-kernel/run
 
 clean:
 	-$(KMAKE) clean
