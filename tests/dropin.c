@@ -19,6 +19,7 @@ FIXTURE(dropin) {
 
 FIXTURE_SETUP(dropin)
 {
+	self->memfd = -1;
 	self->dev = open(UB_DROPIN_DEV, O_RDWR);
 	if (self->dev < 0)
 		SKIP(return, "%s: %s", UB_DROPIN_DEV, strerror(errno));
@@ -38,6 +39,8 @@ TEST_F(dropin, create_4_pages)
 {
 	int fd = ub_create_memfd(self->dev, self->memfd, 0, 4 * UB_PAGE, 0);
 
+	UB_RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(4 * UB_PAGE, lseek(fd, 0, SEEK_END));
 	EXPECT_EQ(0, fcntl(fd, F_GETFD) & FD_CLOEXEC);
@@ -49,6 +52,8 @@ TEST_F(dropin, cloexec_flag)
 	int fd = ub_create_memfd(self->dev, self->memfd, 0, UB_PAGE,
 				 UDMABUF_FLAGS_CLOEXEC);
 
+	UB_RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);
@@ -58,6 +63,8 @@ TEST_F(dropin, closed_fd_is_ebadf)
 {
 	int memfd = ub_memfd(UB_PAGE, F_SEAL_SHRINK, false);
 
+	UB_RETURN_IF_SKIPPED();
+
 	close(memfd);
 	EXPECT_EQ(-EBADF, ub_create_memfd(self->dev, memfd, 0, UB_PAGE, 0));
 }
@@ -65,6 +72,8 @@ TEST_F(dropin, closed_fd_is_ebadf)
 TEST_F(dropin, regular_file_is_ebadfd)
 {
 	int fd = open("/proc/self/exe", O_RDONLY);
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EBADFD, ub_create_memfd(self->dev, fd, 0, UB_PAGE, 0));
@@ -74,6 +83,8 @@ TEST_F(dropin, regular_file_is_ebadfd)
 TEST_F(dropin, pipe_is_ebadfd)
 {
 	int p[2];
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_EQ(0, pipe(p));
 	EXPECT_EQ(-EBADFD, ub_create_memfd(self->dev, p[0], 0, UB_PAGE, 0));
@@ -85,6 +96,8 @@ TEST_F(dropin, missing_shrink_seal_is_einval)
 {
 	int memfd = ub_memfd(UB_PAGE, 0, false);
 
+	UB_RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, memfd);
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, memfd, 0, UB_PAGE, 0));
 	close(memfd);
@@ -93,6 +106,8 @@ TEST_F(dropin, missing_shrink_seal_is_einval)
 TEST_F(dropin, write_seal_is_einval)
 {
 	int memfd = ub_memfd(UB_PAGE, F_SEAL_SHRINK | F_SEAL_WRITE, false);
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LE(0, memfd);
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, memfd, 0, UB_PAGE, 0));
@@ -103,6 +118,8 @@ TEST_F(dropin, future_write_seal_is_einval)
 {
 	int memfd = ub_memfd(UB_PAGE, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE,
 			     false);
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LE(0, memfd);
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, memfd, 0, UB_PAGE, 0));
@@ -115,6 +132,8 @@ TEST_F(dropin, read_only_memfd_is_eacces)
 	char path[64];
 	int ro;
 
+	UB_RETURN_IF_SKIPPED();
+
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->memfd);
 	ro = open(path, O_RDONLY);
 	ASSERT_LE(0, ro);
@@ -124,23 +143,27 @@ TEST_F(dropin, read_only_memfd_is_eacces)
 
 TEST_F(dropin, unaligned_offset_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd, 1,
 					   UB_PAGE, 0));
 }
 
 TEST_F(dropin, unaligned_size_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd, 0,
 					   UB_PAGE + 1, 0));
 }
 
 TEST_F(dropin, zero_size_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd, 0, 0, 0));
 }
 
 TEST_F(dropin, range_past_eof_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd,
 					   (NPAGES - 1) * UB_PAGE,
 					   2 * UB_PAGE, 0));
@@ -148,6 +171,7 @@ TEST_F(dropin, range_past_eof_is_einval)
 
 TEST_F(dropin, offset_size_overflow_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd,
 					   ~(uint64_t)0 & ~(UB_PAGE - 1),
 					   2 * UB_PAGE, 0));
@@ -155,6 +179,7 @@ TEST_F(dropin, offset_size_overflow_is_einval)
 
 TEST_F(dropin, unknown_flag_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, ub_create_memfd(self->dev, self->memfd, 0,
 					   UB_PAGE, 0x2));
 }
@@ -164,6 +189,8 @@ TEST_F(dropin, over_size_limit_is_einval)
 	long limit_mb = ub_param("size_limit_mb");
 	uint64_t size;
 	int memfd;
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LT(0, limit_mb);
 	size = (limit_mb << 20) + UB_PAGE;
@@ -175,6 +202,7 @@ TEST_F(dropin, over_size_limit_is_einval)
 
 TEST_F(dropin, unknown_ioctl_is_enotty)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-1, ioctl(self->dev, _IO('u', 0x7f)));
 	EXPECT_EQ(ENOTTY, errno);
 }
@@ -182,6 +210,8 @@ TEST_F(dropin, unknown_ioctl_is_enotty)
 TEST_F(dropin, extended_ioctl_is_enotty_here)
 {
 	struct udmabuf_ext_info info = { 0 };
+
+	UB_RETURN_IF_SKIPPED();
 
 	EXPECT_EQ(-1, ioctl(self->dev, UDMABUF_EXT_INFO, &info));
 	EXPECT_EQ(ENOTTY, errno);
@@ -208,6 +238,7 @@ static int create_list(int dev, struct udmabuf_create_item *items,
 
 TEST_F(dropin, list_count_zero_is_einval)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EINVAL, create_list(self->dev, NULL, 0, 0));
 }
 
@@ -216,6 +247,8 @@ TEST_F(dropin, list_count_over_limit_is_einval)
 	long limit = ub_param("list_limit");
 	struct udmabuf_create_item *items;
 	long i;
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LT(0, limit);
 	items = calloc(limit + 1, sizeof(*items));
@@ -235,6 +268,8 @@ TEST_F(dropin, list_nonzero_pad_is_einval)
 		.memfd = self->memfd, .__pad = 1, .size = UB_PAGE,
 	};
 
+	UB_RETURN_IF_SKIPPED();
+
 	EXPECT_EQ(-EINVAL, create_list(self->dev, &it, 1, 0));
 }
 
@@ -244,12 +279,16 @@ TEST_F(dropin, list_unknown_flag_is_einval)
 		.memfd = self->memfd, .size = UB_PAGE,
 	};
 
+	UB_RETURN_IF_SKIPPED();
+
 	EXPECT_EQ(-EINVAL, create_list(self->dev, &it, 1, 0x80));
 }
 
 TEST_F(dropin, write_seal_after_create_is_ebusy)
 {
 	int fd = ub_create_memfd(self->dev, self->memfd, 0, UB_PAGE, 0);
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-1, fcntl(self->memfd, F_ADD_SEALS, F_SEAL_WRITE));
@@ -267,6 +306,8 @@ TEST_F(dropin, no_fd_left_leaks_nothing)
 	struct rlimit old, rl;
 	int ret;
 
+	UB_RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, buffers);
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
 	rl = (struct rlimit){ 1, old.rlim_max };
@@ -283,6 +324,8 @@ TEST_F(dropin, mmap_bounds)
 	int fd = ub_create_memfd(self->dev, self->memfd, 0, 4 * UB_PAGE, 0);
 	void *p;
 
+	UB_RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 5 * UB_PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, p);
@@ -297,6 +340,8 @@ TEST_F(dropin, mmap_private_is_einval)
 {
 	int fd = ub_create_memfd(self->dev, self->memfd, 0, 4 * UB_PAGE, 0);
 
+	UB_RETURN_IF_SKIPPED();
+
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, UB_PAGE, PROT_READ, MAP_PRIVATE,
 				   fd, 0));
@@ -308,6 +353,8 @@ TEST_F(dropin, mmap_offset_is_honoured)
 {
 	int fd = ub_create_memfd(self->dev, self->memfd, 0, 4 * UB_PAGE, 0);
 	uint8_t *m, *d;
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LE(0, fd);
 	m = mmap(NULL, 4 * UB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -400,6 +447,8 @@ TEST_F(roundtrip, memfd_to_dmabuf)
 	uint8_t *d;
 	int fd, i;
 
+	UB_RETURN_IF_SKIPPED();
+
 	/* hugetlb pages are pinned here before their first write. */
 	fd = rt_create(self->dev, self->memfd, self->size, variant->list, off);
 	ASSERT_LE(0, fd);
@@ -419,6 +468,8 @@ TEST_F(roundtrip, dmabuf_to_memfd)
 	size_t off[4], q = self->size / 4;
 	uint8_t *d;
 	int fd, i;
+
+	UB_RETURN_IF_SKIPPED();
 
 	memset(self->mem, 0, self->size);
 	fd = rt_create(self->dev, self->memfd, self->size, variant->list, off);
@@ -444,6 +495,8 @@ TEST_F(roundtrip, segments_follow_folios)
 	struct udmabuf_ext_info info;
 	size_t off[4];
 	int ext, fd;
+
+	UB_RETURN_IF_SKIPPED();
 
 	ext = open(UB_DEV, O_RDWR);
 	ASSERT_LE(0, ext);
@@ -483,6 +536,8 @@ TEST_F(dropin, concurrent_sync)
 	pthread_t t[4];
 	void *ret;
 	int i;
+
+	UB_RETURN_IF_SKIPPED();
 
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 4; i++)

@@ -346,6 +346,7 @@ FIXTURE_TEARDOWN(filemap)
 
 TEST_F(filemap, writable_pin_is_eopnotsupp)
 {
+	UB_RETURN_IF_SKIPPED();
 	EXPECT_EQ(-EOPNOTSUPP, ub_ext_create_user(self->dev, self->p,
 						  4 * UB_PAGE,
 						  UDMABUF_EXT_MODE_PIN, 0));
@@ -356,6 +357,8 @@ TEST_F(filemap, read_only_pin_works)
 	struct udmabuf_ext_info info;
 	uint8_t *m;
 	int fd;
+
+	UB_RETURN_IF_SKIPPED();
 
 	fd = ub_ext_create_user(self->dev, self->p, 4 * UB_PAGE,
 				UDMABUF_EXT_MODE_PIN,
@@ -612,6 +615,8 @@ TEST_F(source, pin_round_trip)
 	uint8_t *m;
 	int fd;
 
+	UB_RETURN_IF_SKIPPED();
+
 	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN, 0, &out);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
@@ -648,6 +653,8 @@ TEST_F(source, copy_is_a_snapshot)
 	long copied = ub_stat("copied_pages");
 	uint8_t *m;
 	int fd;
+
+	UB_RETURN_IF_SKIPPED();
 
 	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_COPY, 0, &out);
 	ASSERT_LE(0, fd);

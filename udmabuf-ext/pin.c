@@ -217,10 +217,18 @@ static int udmabuf_ext_check_vmas(struct mm_struct *mm, unsigned long start,
 	return source;
 }
 
-/* Pin @nr pages at @start into the buffer. Called with mmap_lock held. */
+/*
+ * Pin @nr pages at @start into the buffer. Called with mmap_lock held.
+ *
+ * Without FOLL_LONGTERM in @gup_flags (hugetlb, see udmabuf_ext_add_range()),
+ * nothing migrates the pages, so a page that a long-term pin must not hold
+ * (ZONE_MOVABLE, CMA) fails the call instead.
+ */
 static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
-				 unsigned long start, unsigned long nr)
+				 unsigned long start, unsigned long nr,
+				 unsigned int gup_flags)
 {
+	bool check_pinnable = !(gup_flags & FOLL_LONGTERM);
 	struct udmabuf_ext_buf *buf = ctx->buf;
 
 	mmap_assert_locked(current->mm);
@@ -228,13 +236,14 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 	while (nr) {
 		unsigned long n = min_t(unsigned long, nr, UDMABUF_EXT_CHUNK);
 		long got, i;
+		int ret = 0;
 
-		got = udmabuf_ext_pin_user_pages(start, n, ctx->gup_flags,
+		got = udmabuf_ext_pin_user_pages(start, n, gup_flags,
 						 ctx->chunk);
 		if (got <= 0)
 			return got ? got : -EFAULT;
 
-		for (i = 0; i < got; i++) {
+		for (i = 0; i < got && !ret; i++) {
 			struct folio *folio = page_folio(ctx->chunk[i]);
 
 			/*
@@ -242,15 +251,23 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 			 * replace that mapping: make sure the pages are the
 			 * file's.
 			 */
-			if (ctx->mapping && folio->mapping != ctx->mapping) {
-				unpin_user_pages(ctx->chunk, got);
-				return -EFAULT;
-			}
+			if (ctx->mapping && folio->mapping != ctx->mapping)
+				ret = -EFAULT;
+			else if (check_pinnable &&
+				 !folio_is_longterm_pinnable(folio))
+				ret = -ENOMEM;
+		}
+		if (ret) {
+			unpin_user_pages(ctx->chunk, got);
+			return ret;
+		}
+		for (i = 0; i < got; i++) {
+			struct folio *folio = page_folio(ctx->chunk[i]);
+
 			if (folio_test_large(folio) && folio_test_anon(folio))
 				buf->source |= UDMABUF_EXT_SOURCE_THP;
-		}
-		for (i = 0; i < got; i++)
 			udmabuf_ext_pages_add(&buf->pages, ctx->chunk[i], 1);
+		}
 		atomic_long_add(got, &udmabuf_ext_stats.pinned_pages);
 
 		start += got << PAGE_SHIFT;
@@ -324,6 +341,7 @@ static int udmabuf_ext_add_range(struct udmabuf_ext_fill_ctx *ctx,
 	struct mm_struct *mm = current->mm;
 	bool write = ctx->gup_flags & FOLL_WRITE;
 	bool move = buf->mode == UDMABUF_EXT_MODE_MOVE;
+	unsigned int gup_flags;
 	int ret;
 
 	if (mmap_read_lock_killable(mm))
@@ -340,7 +358,16 @@ static int udmabuf_ext_add_range(struct udmabuf_ext_fill_ctx *ctx,
 		mmap_read_unlock(mm);
 		return udmabuf_ext_copy_range(ctx, start, nr);
 	}
-	ret = udmabuf_ext_pin_range(ctx, start, nr);
+	/*
+	 * GUP cannot migrate hugetlb pages for a long-term pin on 6.1: its
+	 * slow path WARNs and fails with ENOMEM on a huge page in ZONE_MOVABLE
+	 * or CMA. Pin hugetlb ranges without FOLL_LONGTERM and refuse such
+	 * pages ourselves; other pages still migrate as usual.
+	 */
+	gup_flags = ctx->gup_flags;
+	if (ret & UDMABUF_EXT_SOURCE_HUGETLB)
+		gup_flags &= ~FOLL_LONGTERM;
+	ret = udmabuf_ext_pin_range(ctx, start, nr, gup_flags);
 unlock:
 	mmap_read_unlock(mm);
 	return ret;
