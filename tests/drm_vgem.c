@@ -11,6 +11,7 @@
  */
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
 
+#include <sys/wait.h>
 #include <xf86drm.h>
 
 #include "kselftest_harness.h"
@@ -395,6 +396,64 @@ TEST_F(vgem, import_read_only_refused)
  * EINVAL, a pipe EINVAL, a closed fd EBADF, and a failed query leaves the
  * caller's struct as it was.
  */
+/*
+ * The creator dies while an importer holds its buffer: the child imports
+ * into the DRM file it shares with us, closes its dma-buf and exits. The
+ * import alone keeps the pages, with the dead process's RLIMIT_MEMLOCK
+ * charge, until the GEM handle goes.
+ */
+TEST_F(vgem, creator_exits_while_imported)
+{
+	long charged = ub_stat("charged_pages");
+	size_t len = BUF_PAGES * UB_PAGE;
+	uint32_t handle = 0;
+	int p[2], status, fd;
+	uint8_t *m;
+	pid_t pid;
+
+	UB_RETURN_IF_SKIPPED();
+
+	ASSERT_LE(0, charged);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		uint8_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int bfd;
+
+		ub_fill(mem, len, 81);
+		bfd = ub_ext_create_user(self->e.ext, mem, len,
+					 UDMABUF_EXT_MODE_PIN, 0);
+		if (bfd < 0 || prime_import(self->e.drm, bfd, &handle))
+			_exit(1);
+		close(bfd);
+		_exit(write(p[1], &handle, sizeof(handle)) == sizeof(handle) ?
+		      0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(sizeof(handle), read(p[0], &handle, sizeof(handle)));
+	close(p[0]);
+	close(p[1]);
+
+	EXPECT_EQ(self->e.buffers + 1, ub_stat("buffers"));
+	EXPECT_EQ(self->e.attachments + 1, ub_stat("attachments"));
+	EXPECT_EQ(charged + BUF_PAGES, ub_stat("charged_pages"));
+	fd = prime_export(self->e.drm, handle);
+	ASSERT_LE(0, fd);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, ub_check(m, len, 81));
+	munmap(m, len);
+	close(fd);
+
+	ASSERT_EQ(0, gem_close(self->e.drm, handle));
+	EXPECT_EQ(self->e.buffers, ub_stat("buffers"));
+	EXPECT_EQ(self->e.attachments, ub_stat("attachments"));
+	EXPECT_EQ(charged, ub_stat("charged_pages"));
+}
+
 TEST_F(vgem, vgem_dmabuf_info_is_einval)
 {
 	struct udmabuf_ext_info info;
