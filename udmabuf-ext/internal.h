@@ -27,8 +27,9 @@ struct pid;
  * @nr_pages: pages in all runs.
  * @nr_runs: number of runs.
  *
- * Built while the buffer is created, immutable afterwards, so readers need
- * no lock. Runs are walked in order with udmabuf_ext_next_run().
+ * Built while the buffer is created, growing with the runs, and shrunk to
+ * fit; immutable afterwards, so readers need no lock. Runs are walked in
+ * order with udmabuf_ext_next_run().
  */
 struct udmabuf_ext_pages {
 	unsigned long *ent;

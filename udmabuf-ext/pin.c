@@ -34,16 +34,42 @@
 /* Largest allocation tried for COPY-mode pages: a PMD-sized folio. */
 #define UDMABUF_EXT_COPY_ORDER	min_t(unsigned int, 9, MAX_ORDER - 1)
 
+/* Words a run list starts with; it doubles from there as runs come in. */
+#define UDMABUF_EXT_RUNS_MIN	64
+
 int udmabuf_ext_pages_init(struct udmabuf_ext_pages *p, unsigned long max_pages)
 {
-	/* A run of n pages takes min(n, 2) words, so max_pages words suffice. */
-	p->ent = kvmalloc_array(max_pages, sizeof(*p->ent), GFP_KERNEL_ACCOUNT);
+	p->cap = min_t(unsigned long, max_pages, UDMABUF_EXT_RUNS_MIN);
+	p->ent = kvmalloc_array(p->cap, sizeof(*p->ent), GFP_KERNEL_ACCOUNT);
 	if (!p->ent)
 		return -ENOMEM;
-	p->cap = max_pages;
 	p->nr_ent = 0;
 	p->nr_pages = 0;
 	p->nr_runs = 0;
+	return 0;
+}
+
+/*
+ * Make room for @words more words. Appending a page takes at most one word
+ * and a longer run at most two, so callers reserve before they append and
+ * appending cannot fail. The list grows with runs, not pages: a 1 GiB
+ * hugetlb buffer needs 1024 words, not 262144.
+ */
+static int udmabuf_ext_pages_reserve(struct udmabuf_ext_pages *p, size_t words)
+{
+	size_t cap;
+	unsigned long *ent;
+
+	if (p->nr_ent + words <= p->cap)
+		return 0;
+	cap = max(p->cap * 2, p->nr_ent + words);
+	ent = kvmalloc_array(cap, sizeof(*ent), GFP_KERNEL_ACCOUNT);
+	if (!ent)
+		return -ENOMEM;
+	memcpy(ent, p->ent, p->nr_ent * sizeof(*ent));
+	kvfree(p->ent);
+	p->ent = ent;
+	p->cap = cap;
 	return 0;
 }
 
@@ -59,7 +85,7 @@ static unsigned long *udmabuf_ext_last_run(struct udmabuf_ext_pages *p)
 
 /**
  * udmabuf_ext_pages_add() - append physically contiguous pages
- * @p: the run list, with room for @nr more pages.
+ * @p: the run list, with room reserved for two more words.
  * @page: the first page.
  * @nr: number of pages.
  *
@@ -257,6 +283,8 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 				 !folio_is_longterm_pinnable(folio))
 				ret = -ENOMEM;
 		}
+		if (!ret)
+			ret = udmabuf_ext_pages_reserve(&buf->pages, got + 1);
 		if (ret) {
 			unpin_user_pages(ctx->chunk, got);
 			return ret;
@@ -304,9 +332,12 @@ static int udmabuf_ext_copy_range(struct udmabuf_ext_fill_ctx *ctx,
 
 	while (nr) {
 		unsigned int order;
-		struct page *page = udmabuf_ext_alloc_copy_pages(nr, &order);
+		struct page *page;
 		unsigned long i, n;
 
+		if (udmabuf_ext_pages_reserve(&buf->pages, 2))
+			return -ENOMEM;
+		page = udmabuf_ext_alloc_copy_pages(nr, &order);
 		if (!page)
 			return -ENOMEM;
 		n = 1UL << order;
