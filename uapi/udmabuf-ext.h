@@ -117,7 +117,7 @@ struct udmabuf_ext_create {
  * @nr_charged: out, pages charged to the owner's RLIMIT_MEMLOCK (pinned_vm).
  * @meta_bytes: out, kernel memory used to describe the pages.
  * @owner_pid: out, thread group id of the creator in the caller's pid
- *	namespace, 0 if it is not visible there.
+ *	namespace, 0 if it is not visible there or has exited.
  * @nr_attachments: out, importers currently attached.
  * @id: out, a number unique to the buffer for the module's lifetime, as shown
  *	in debugfs.

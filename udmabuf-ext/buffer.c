@@ -567,6 +567,15 @@ free_buf:
 	return ERR_PTR(ret);
 }
 
+/*
+ * The creator's pid in the caller's namespace, or 0 once it has exited: its
+ * number may belong to another process by then.
+ */
+static pid_t udmabuf_ext_owner_vnr(struct udmabuf_ext_buf *buf)
+{
+	return pid_has_task(buf->owner, PIDTYPE_TGID) ? pid_vnr(buf->owner) : 0;
+}
+
 void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
 			   struct udmabuf_ext_info *info)
 {
@@ -579,7 +588,7 @@ void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
 	info->nr_segments = buf->pages.nr_runs;
 	info->nr_charged = buf->nr_charged;
 	info->meta_bytes = udmabuf_ext_meta_bytes(buf);
-	info->owner_pid = pid_vnr(buf->owner);
+	info->owner_pid = udmabuf_ext_owner_vnr(buf);
 	info->id = buf->id;
 	mutex_lock(&buf->lock);
 	info->nr_attachments = buf->nr_attachments;
@@ -601,7 +610,7 @@ int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused)
 	list_for_each_entry(buf, &udmabuf_ext_list, node) {
 		mutex_lock(&buf->lock);
 		seq_printf(m, "%llu\t%d\t%lu\t%s\t%#x\t%#x\t%lu\t%lu\t%lu\t%u\t%d\n",
-			   buf->id, pid_vnr(buf->owner),
+			   buf->id, udmabuf_ext_owner_vnr(buf),
 			   buf->pages.nr_pages << PAGE_SHIFT,
 			   udmabuf_ext_mode_names[buf->mode], buf->source,
 			   buf->info_flags, buf->pages.nr_pages,

@@ -36,6 +36,18 @@ static inline void udmabuf_ext_vm_flags_clear(struct vm_area_struct *vma,
 	pin_user_pages(start, nr, flags, pages)
 #endif
 
+/*
+ * 6.4: MAX_ORDER became the largest order itself rather than one past it;
+ * 6.8: renamed MAX_PAGE_ORDER.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+#define UDMABUF_EXT_MAX_PAGE_ORDER	(MAX_ORDER - 1)
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+#define UDMABUF_EXT_MAX_PAGE_ORDER	MAX_ORDER
+#else
+#define UDMABUF_EXT_MAX_PAGE_ORDER	MAX_PAGE_ORDER
+#endif
+
 /* 6.13: namespaces became string literals. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
 #define UDMABUF_EXT_IMPORT_DMA_BUF_NS()	MODULE_IMPORT_NS(DMA_BUF)

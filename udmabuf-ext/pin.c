@@ -32,7 +32,7 @@
 #define UDMABUF_EXT_CHUNK	(PAGE_SIZE / sizeof(struct page *))
 
 /* Largest allocation tried for COPY-mode pages: a PMD-sized folio. */
-#define UDMABUF_EXT_COPY_ORDER	min_t(unsigned int, 9, MAX_ORDER - 1)
+#define UDMABUF_EXT_COPY_ORDER	min_t(unsigned int, 9, UDMABUF_EXT_MAX_PAGE_ORDER)
 
 /* Words a run list starts with; it doubles from there as runs come in. */
 #define UDMABUF_EXT_RUNS_MIN	64
