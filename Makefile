@@ -9,15 +9,15 @@
 # The target kernel is the newest one whose headers are installed, not the
 # one this machine runs: the tests boot it in a guest.
 KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
-KVER ?= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 O := $(CURDIR)/build
 MDIR := $(CURDIR)/udmabuf-ext
 KMAKE = $(MAKE) -C $(KDIR) M=$(MDIR)
 
 .PHONY: all module modules_install clean check demo bench fuzz check-debug \
-	w1 sparse checkpatch tests
+	w1 sparse checkpatch tests lib cli install install-module install-user \
+	uninstall dkms-source dkms-check deb deb-check compat-build
 
-all: module
+all: module lib cli
 
 module:
 	@test -n "$(KDIR)" || { echo "error: no kernel headers found (apt-get install linux-headers-amd64)" >&2; exit 1; }
@@ -38,6 +38,22 @@ checkpatch:
 
 tests:
 	$(MAKE) -C tests
+
+# libudmabuf-ext (build/lib/) and the udmabuf-ext CLI (build/cli/):
+# docs/library.md, docs/cli.md.
+lib:
+	$(MAKE) -C tools/lib
+
+cli: lib
+	$(MAKE) -C tools/cli
+
+# Installation and packaging (docs/install.md): DESTDIR, PREFIX (default
+# /usr/local); dkms-check is the DKMS round trip (also tests/host/dkms.sh);
+# deb builds the Debian packages into build/deb/, deb-check installs, uses
+# and purges them; compat-build builds against newer headers (docs/compat.md).
+install install-module install-user uninstall dkms-source dkms-check deb deb-check \
+compat-build:
+	@$(MAKE) --no-print-directory -f tools/install/install.mk KDIR=$(KDIR) $@
 
 check:
 	@tools/check
