@@ -47,12 +47,12 @@ FIXTURE_SETUP(fsdax)
 	self->dev = open(UB_DEV, O_RDWR);
 	ASSERT_LE(0, self->dev);
 	if (access(PMEM, F_OK))
-		run("/usr/sbin/modprobe -q nd_e820; /usr/sbin/modprobe -q nd_pmem; sleep 1");
+		run("modprobe -q nd_e820; modprobe -q nd_pmem; sleep 1");
 	if (access(PMEM, F_OK))
 		SKIP(return, "no %s: boot the guest with memmap=SIZE!OFFSET", PMEM);
 	ASSERT_EQ(0, unshare(CLONE_NEWNS));
 	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
-	ASSERT_EQ(0, run("/usr/sbin/modprobe -q ext4 && /usr/sbin/mkfs.ext4 -q -F -b 4096 " PMEM));
+	ASSERT_EQ(0, run("modprobe -q ext4 && mkfs.ext4 -q -F -b 4096 " PMEM));
 	strcpy(self->dir, "/tmp/ub-dax-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	ASSERT_EQ(0, mount(PMEM, self->dir, "ext4", 0, "dax=always"))
