@@ -35,7 +35,8 @@ unsigned long udmabuf_ext_total_limit_mb;
 module_param_named(total_limit_mb, udmabuf_ext_total_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(total_limit_mb, "Most memory held by all buffers together, in MiB (0: half of RAM)");
 
-unsigned int udmabuf_ext_auto_copy_max_kb = 64;
+/* The crossover measured by make bench: 5-11 KiB (docs/performance.md). */
+unsigned int udmabuf_ext_auto_copy_max_kb = 8;
 module_param_named(auto_copy_max_kb, udmabuf_ext_auto_copy_max_kb, uint, 0644);
 MODULE_PARM_DESC(auto_copy_max_kb, "AUTO mode copies buffers up to this size, in KiB, and pins larger ones");
 
@@ -257,7 +258,13 @@ static long udmabuf_ext_ioctl_ext_create(struct udmabuf_ext_create __user *uarg)
 		ret = -EFAULT;
 		goto put_fd;
 	}
-	/* Nothing can fail past this point: the fd goes live. */
+	/* MOVE takes the caller's data last, once nothing else can fail. */
+	if (req.mode == UDMABUF_EXT_MODE_MOVE) {
+		ret = udmabuf_ext_vacate(&req);
+		if (ret)
+			goto put_fd;
+	}
+	/* The fd goes live. */
 	fd_install(fd, dmabuf->file);
 	kfree(items);
 	return 0;

@@ -261,7 +261,8 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 
 	while (nr) {
 		unsigned long n = min_t(unsigned long, nr, UDMABUF_EXT_CHUNK);
-		long got, i;
+		struct folio *prev = NULL;
+		long got, i, j;
 		int ret = 0;
 
 		got = udmabuf_ext_pin_user_pages(start, n, gup_flags,
@@ -269,9 +270,13 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 		if (got <= 0)
 			return got ? got : -EFAULT;
 
+		/* Checks are per folio: a huge page's subpages share them. */
 		for (i = 0; i < got && !ret; i++) {
 			struct folio *folio = page_folio(ctx->chunk[i]);
 
+			if (folio == prev)
+				continue;
+			prev = folio;
 			/*
 			 * The memfd was mapped by us, but another thread can
 			 * replace that mapping: make sure the pages are the
@@ -282,6 +287,10 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 			else if (check_pinnable &&
 				 !folio_is_longterm_pinnable(folio))
 				ret = -ENOMEM;
+			else if (folio_test_large(folio) &&
+				 folio_test_anon(folio) &&
+				 !folio_test_hugetlb(folio))
+				buf->source |= UDMABUF_EXT_SOURCE_THP;
 		}
 		if (!ret)
 			ret = udmabuf_ext_pages_reserve(&buf->pages, got + 1);
@@ -289,12 +298,14 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 			unpin_user_pages(ctx->chunk, got);
 			return ret;
 		}
-		for (i = 0; i < got; i++) {
-			struct folio *folio = page_folio(ctx->chunk[i]);
+		/* Append physically contiguous stretches whole. */
+		for (i = 0; i < got; i = j) {
+			unsigned long pfn = page_to_pfn(ctx->chunk[i]);
 
-			if (folio_test_large(folio) && folio_test_anon(folio))
-				buf->source |= UDMABUF_EXT_SOURCE_THP;
-			udmabuf_ext_pages_add(&buf->pages, ctx->chunk[i], 1);
+			for (j = i + 1; j < got &&
+			     page_to_pfn(ctx->chunk[j]) == pfn + (j - i); j++)
+				;
+			udmabuf_ext_pages_add(&buf->pages, ctx->chunk[i], j - i);
 		}
 		atomic_long_add(got, &udmabuf_ext_stats.pinned_pages);
 
@@ -477,8 +488,13 @@ static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
 	/* hugetlbfs maps whole huge pages only: map around the range. */
 	mstart = ALIGN_DOWN(item->start, align);
 	mlen = ALIGN(item->start + item->size, align) - mstart;
+	/*
+	 * MAP_POPULATE fills the page tables with read faults, which map
+	 * neighbouring pages of the page cache too (fault-around): far fewer
+	 * faults than the pin taking one write fault per page.
+	 */
 	maddr = vm_mmap(file, 0, mlen, PROT_READ | (write ? PROT_WRITE : 0),
-			MAP_SHARED, mstart);
+			MAP_SHARED | MAP_POPULATE, mstart);
 	if (IS_ERR_VALUE(maddr)) {
 		ret = (long)maddr;
 		if (ret == -EPERM)	/* a write seal won the race */
@@ -502,20 +518,36 @@ put_file:
 	return ret;
 }
 
-/*
- * MOVE: the pinned pages now belong to the buffer. Replace the user range by
+/**
+ * udmabuf_ext_vacate() - finish a MOVE: leave zero-fill memory behind
+ * @req: the request the buffer was made from, in MOVE mode.
+ *
+ * The pinned pages now belong to the buffer. Each user range is replaced by
  * a fresh private anonymous mapping, as mmap(MAP_FIXED) would, so that the
- * process no longer maps them and reads zeros there.
+ * process no longer maps them and reads zeros there. This destroys what the
+ * process had in the ranges, so it is the last step of a create, once
+ * nothing else can fail: a MOVE that fails earlier leaves them untouched.
+ *
+ * Return: 0, or a negative errno if a mapping could not be replaced (out of
+ * memory or of mappings); the ranges already replaced stay replaced.
  */
-static int udmabuf_ext_vacate(const struct udmabuf_ext_item *item)
+int udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
 {
-	unsigned long addr;
+	u32 i;
 
-	addr = vm_mmap(NULL, item->start, item->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
-	if (IS_ERR_VALUE(addr))
-		return (long)addr;
-	return addr == item->start ? 0 : -EFAULT;
+	for (i = 0; i < req->count; i++) {
+		const struct udmabuf_ext_item *item = &req->items[i];
+		unsigned long addr;
+
+		addr = vm_mmap(NULL, item->start, item->size,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+		if (IS_ERR_VALUE(addr))
+			return (long)addr;
+		if (addr != item->start)
+			return -EFAULT;
+	}
+	return 0;
 }
 
 /**
@@ -562,11 +594,6 @@ int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
 		end = PAGE_ALIGN(item->start + item->size);
 		ret = udmabuf_ext_add_range(&ctx, start,
 					    (end - start) >> PAGE_SHIFT);
-	}
-
-	for (i = 0; i < req->count && !ret; i++) {
-		if (buf->mode == UDMABUF_EXT_MODE_MOVE)
-			ret = udmabuf_ext_vacate(&req->items[i]);
 	}
 
 	kfree(ctx.chunk);
