@@ -174,12 +174,20 @@ static struct sg_table *udmabuf_ext_map(struct dma_buf_attachment *attach,
 	sgt = udmabuf_ext_build_sgt(buf, max_seg);
 	if (IS_ERR(sgt))
 		goto unlock;
-	ret = dma_map_sgtable(a->dev, sgt, dir, 0);
+	/*
+	 * The same pages may be in several buffers at once (one memfd range or
+	 * user range made into two buffers), so one device may map them twice.
+	 * DMA-API debug refuses to track overlapping mappings that sync the CPU
+	 * caches themselves; map without the sync and sync explicitly, which
+	 * is the same cache maintenance.
+	 */
+	ret = dma_map_sgtable(a->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret) {
 		udmabuf_ext_free_sgt(sgt);
 		sgt = ERR_PTR(ret);
 		goto unlock;
 	}
+	dma_sync_sgtable_for_device(a->dev, sgt, dir);
 	a->sgt = sgt;
 	a->dir = dir;
 	dev_dbg(a->dev, "udmabuf-ext: buffer %llu mapped, %u segments\n",
