@@ -546,6 +546,10 @@ FIXTURE_VARIANT_ADD(source, memfd_mapping) {
 FIXTURE_VARIANT_ADD(source, thp) {
 	.len = 4 * UB_HPAGE, .kind = 3, .want = UDMABUF_EXT_SOURCE_THP,
 };
+/* Seed 002's IOMMU concern: 64 MiB of THP maps as at most 32 segments. */
+FIXTURE_VARIANT_ADD(source, thp64) {
+	.len = 32 * UB_HPAGE, .kind = 3, .want = UDMABUF_EXT_SOURCE_THP,
+};
 FIXTURE_VARIANT_ADD(source, hugetlb) {
 	.len = 2 * UB_HPAGE, .kind = 4, .want = UDMABUF_EXT_SOURCE_HUGETLB,
 };
