@@ -104,14 +104,14 @@ static inline int ub_info(int dev, int fd, struct udmabuf_ext_info *info)
 	return ioctl(dev, UDMABUF_EXT_INFO, info) ? -errno : 0;
 }
 
-/* A module counter from sysfs, or -1 if it cannot be read. */
-static inline long ub_stat(const char *name)
+/* A number from the file @dir@name, or -1 if it cannot be read. */
+static inline long ub_read_long(const char *dir, const char *name)
 {
 	char path[256];
 	long v = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), UB_STATS "%s", name);
+	snprintf(path, sizeof(path), "%s%s", dir, name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -121,20 +121,16 @@ static inline long ub_stat(const char *name)
 	return v;
 }
 
+/* A module counter from sysfs, or -1 if it cannot be read. */
+static inline long ub_stat(const char *name)
+{
+	return ub_read_long(UB_STATS, name);
+}
+
+/* A module parameter, or -1 if it cannot be read. */
 static inline long ub_param(const char *name)
 {
-	char path[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), UB_PARAMS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return ub_read_long(UB_PARAMS, name);
 }
 
 static inline int ub_set_param(const char *name, long value)
