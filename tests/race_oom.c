@@ -197,8 +197,9 @@ static int kmsg_non_oom_splats(int fd, int *oom_reports)
 {
 	static const char * const pat[] = {
 		"WARNING:", "BUG:", "Call Trace", "Oops", "general protection",
-		"KASAN", "UBSAN", "unreferenced object", "lockdep",
-		"possible circular locking", "inconsistent lock state",
+		"KASAN", "UBSAN", "unreferenced object", "cut here",
+		"possible circular locking", "possible recursive locking",
+		"inconsistent lock state", "suspicious RCU usage",
 		"blocked for more than", "soft lockup", "rcu: INFO",
 	};
 	bool in_oom = false;
@@ -230,8 +231,8 @@ static int kmsg_non_oom_splats(int fd, int *oom_reports)
 			in_oom = false;
 			continue;
 		}
-		if (in_oom && strstr(msg, "Call Trace"))
-			continue;
+		if (in_oom)
+			continue;	/* the report itself, stack dump included */
 		for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
 			if (strstr(msg, pat[i])) {
 				ksft_print_msg("kernel: %s", msg);

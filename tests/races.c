@@ -576,7 +576,7 @@ struct imp_ctx {
 	double end;
 };
 
-enum { IMP_ROUNDS, IMP_REEXPORTS, IMP_SYNCS, IMP_SLICES };
+enum { IMP_ROUNDS, IMP_REEXPORTS, IMP_SYNCS };
 
 static void *importer(void *arg)
 {
@@ -588,17 +588,15 @@ static void *importer(void *arg)
 	int fd, fd2, ret;
 
 	/*
-	 * Each thread its own 16 pages: DMA_API_DEBUG refuses two live
-	 * writable DMA mappings of one cacheline ("overlapping mappings
-	 * aren't supported"), which two importers of buffers sharing pages
-	 * would make.
+	 * All threads share 32 pages, so that buffers overlap and the device
+	 * maps the same pages several times at once (with DMA_API_DEBUG, a
+	 * mapping that syncs the CPU cache itself would trip its "overlapping
+	 * mappings aren't supported" check).
 	 */
-	pthread_mutex_lock(&x->c.lock);
-	mem = x->mem + PG * 16 * x->c.n[IMP_SLICES]++;
-	pthread_mutex_unlock(&x->c.lock);
+	mem = x->mem;
 	while (now_s() < x->end) {
-		fd = ub_ext_create_user(x->dev, mem + PG * rng_below(&r, 8),
-					PG * (1 + rng_below(&r, 8)),
+		fd = ub_ext_create_user(x->dev, mem + PG * rng_below(&r, 16),
+					PG * (1 + rng_below(&r, 16)),
 					rng_below(&r, 2) ? UDMABUF_EXT_MODE_PIN :
 					UDMABUF_EXT_MODE_COPY, 0);
 		if (fd < 0) {
@@ -659,7 +657,7 @@ TEST_F_TIMEOUT(race, close_with_importers, 120)
 	if (x.drm < 0)
 		SKIP(return, "no vgem card (modprobe vgem)");
 	x.dev = self->dev;
-	x.mem = map_rw(48 * PG, MAP_POPULATE);
+	x.mem = map_rw(32 * PG, MAP_POPULATE);
 	ASSERT_NE(MAP_FAILED, x.mem);
 	x.end = now_s() + self->secs;
 	for (i = 0; i < 3; i++)
@@ -672,7 +670,7 @@ TEST_F_TIMEOUT(race, close_with_importers, 120)
 	EXPECT_EQ(0, x.c.failures) TH_LOG("%s", x.c.fail);
 	EXPECT_LT(0, x.c.n[IMP_ROUNDS]);
 	close(x.drm);
-	munmap(x.mem, 48 * PG);
+	munmap(x.mem, 32 * PG);
 }
 
 /* ---- sync_threads ------------------------------------------------------------- */
@@ -726,19 +724,24 @@ TEST_F_TIMEOUT(race, sync_threads, 120)
 {
 	struct sync_ctx x = { .c.lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t t[9];
+	int i, n = 8, keep_drm;
+	uint32_t keep = 0;
 	uint8_t *mem;
-	int i, n = 8;
 
 	mem = map_rw(16 * PG, MAP_POPULATE);
 	ASSERT_NE(MAP_FAILED, mem);
 	x.fd = ub_ext_create_user(self->dev, mem, 16 * PG, UDMABUF_EXT_MODE_PIN, 0);
 	ASSERT_LE(0, x.fd);
 	/*
-	 * One attacher: the buffer's attachment comes and goes (and is mapped
-	 * while there) under the syncers' walks of the attachment list. Only
-	 * one at a time: see importer() on DMA_API_DEBUG.
+	 * A long-lived mapped attachment (one vgem file), and an attacher
+	 * (another vgem file, so a second attachment of the same buffer by
+	 * the same device) that comes and goes under the syncers' walks of
+	 * the attachment list.
 	 */
+	keep_drm = ub_drm_open("vgem");
 	x.drm = ub_drm_open("vgem");
+	if (keep_drm >= 0)
+		ASSERT_EQ(0, ub_prime_import(keep_drm, x.fd, &keep));
 	x.end = now_s() + self->secs;
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, syncer, &x));
@@ -753,6 +756,10 @@ TEST_F_TIMEOUT(race, sync_threads, 120)
 	EXPECT_LT(0, x.c.n[0]);
 	if (x.drm >= 0)
 		close(x.drm);
+	if (keep_drm >= 0) {
+		ub_gem_close(keep_drm, keep);
+		close(keep_drm);
+	}
 	close(x.fd);
 	munmap(mem, 16 * PG);
 }
