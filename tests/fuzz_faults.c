@@ -82,8 +82,43 @@ static int memfd_mappings(void)
 	return n;
 }
 
+/*
+ * ub_check() of memory that may not be mapped any more: read through
+ * /proc/self/mem. -2 if it cannot be read (the range is gone).
+ */
+static long safe_check(const void *p, size_t len, uint32_t seed)
+{
+	static uint8_t copy[64 * 4096];
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || len > sizeof(copy))
+		return -2;
+	n = pread(fd, copy, len, (off_t)(uintptr_t)p);
+	close(fd);
+	if (n != (ssize_t)len)
+		return -2;
+	return ub_check(copy, len, seed);
+}
+
+/* 1 if [p, p + len) is mapped and reads as zeros. */
+static int reads_zero(const void *p, size_t len)
+{
+	static const uint8_t zero[64 * 4096];
+	static uint8_t copy[64 * 4096];
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || len > sizeof(copy))
+		return 0;
+	n = pread(fd, copy, len, (off_t)(uintptr_t)p);
+	close(fd);
+	return n == (ssize_t)len && !memcmp(copy, zero, len);
+}
+
 enum scenario {
 	S_PIN, S_PIN_UNTOUCHED, S_PIN_RO, S_COPY, S_COPY_LARGE, S_MOVE,
+	S_MOVE_VMA,
 	S_MEMFD, S_MEMFD_EXT, S_LIST, S_MIXED, S_HUGETLB, S_IMPORT, S_SYNC,
 	NR_SCENARIOS
 };
@@ -91,6 +126,7 @@ enum scenario {
 static const char * const names[NR_SCENARIOS] = {
 	"ext PIN 16 pages", "ext PIN 16 untouched pages", "ext PIN read-only",
 	"ext COPY 16 pages", "ext COPY 2 MiB", "ext MOVE 8 pages",
+	"ext MOVE of a whole VMA",
 	"UDMABUF_CREATE 16 pages", "ext MEMFD item", "UDMABUF_CREATE_LIST 3 items",
 	"ext USER+MEMFD, unaligned", "hugetlb memfd", "vgem PRIME import",
 	"DMA_BUF_IOCTL_SYNC with an importer",
@@ -99,8 +135,10 @@ static const char * const names[NR_SCENARIOS] = {
 struct env {
 	int dev, drm, memfd, hmemfd, maps0;
 	uint8_t *anon;		/* 512 pages, filled */
+	uint8_t *alone;		/* 8 pages, a VMA of their own between guards */
 	size_t anon_len;
 	int nth_fd;		/* /proc/thread-self/fail-nth */
+	int import_drm;		/* S_IMPORT: a vgem file of its own per run */
 	int syncfd;		/* for S_SYNC: a buffer imported into vgem */
 	uint32_t sync_handle;
 };
@@ -143,8 +181,20 @@ static int run_once(struct env *e, enum scenario s, int *fd)
 		p = e->anon + 256 * PG;
 		ub_fill(p, 8 * PG, 0x30be);
 		ret = ub_ext_create_user(e->dev, p, 8 * PG, UDMABUF_EXT_MODE_MOVE, 0);
-		if (ret < 0 && ub_check(p, 8 * PG, 0x30be) >= 0)
+		if (ret < 0 && safe_check(p, 8 * PG, 0x30be) != -1)
 			return -ESTALE;	/* failed, and the bytes are gone */
+		break;
+	case S_MOVE_VMA:
+		/*
+		 * Replacing a whole VMA that cannot merge with its neighbours
+		 * needs a new VMA: if that allocation fails after the old
+		 * mapping is gone, the range is a hole, and only the buffer
+		 * still has the bytes.
+		 */
+		ub_fill(e->alone, 8 * PG, 0x30be);
+		ret = ub_ext_create_user(e->dev, e->alone, 8 * PG, UDMABUF_EXT_MODE_MOVE, 0);
+		if (ret < 0 && safe_check(e->alone, 8 * PG, 0x30be) != -1)
+			return -ESTALE;
 		break;
 	case S_MEMFD:
 		ret = ub_create_memfd(e->dev, e->memfd, 0, 16 * PG, 0);
@@ -191,9 +241,9 @@ static int run_once(struct env *e, enum scenario s, int *fd)
 		if (ret < 0)
 			return -EAGAIN;	/* not what this scenario injects into */
 		*fd = ret;
-		ret = ub_prime_import(e->drm, *fd, &h);
+		ret = ub_prime_import(e->import_drm, *fd, &h);
 		if (!ret)
-			ub_gem_close(e->drm, h);
+			ub_gem_close(e->import_drm, h);
 		return ret;
 	case S_SYNC:
 		if (ub_sync(e->syncfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW) ||
@@ -255,6 +305,7 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 	struct env e = { .drm = -1, .hmemfd = -1, .syncfd = -1 };
 	struct ub_counters before, after;
 	uint64_t injected = 0, succeeded_anyway = 0, failed = 0, points[NR_SCENARIOS];
+	uint64_t partial_moves = 0;
 	uint64_t errs[NR_SCENARIOS][3] = { { 0 } };	/* ENOMEM, EFAULT, other */
 	char path[64];
 	unsigned int n;
@@ -277,6 +328,11 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, e.anon);
 	ub_fill(e.anon, e.anon_len, 7);
+	/* Guard pages around: PROT_NONE neighbours never merge with it. */
+	e.alone = mmap(NULL, 10 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e.alone);
+	e.alone += PG;
+	ASSERT_EQ(0, mprotect(e.alone, 8 * PG, PROT_READ | PROT_WRITE));
 	e.memfd = ub_memfd(16 * PG, F_SEAL_SHRINK, false);
 	ASSERT_LE(0, e.memfd);
 	if (ub_free_hugepages() >= 2)
@@ -305,9 +361,20 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 			char why[160] = "";
 			int hit, maps;
 
+			/*
+			 * DRM keeps a handle whose ioctl failed to copy it out
+			 * (EFAULT), until the file is closed: a vgem file per
+			 * run, closed after it.
+			 */
+			if (s == S_IMPORT) {
+				e.import_drm = ub_drm_open("vgem");
+				ASSERT_LE(0, e.import_drm);
+			}
 			ASSERT_EQ(0, set_nth(&e, n));
 			ret = run_once(&e, s, &fd);
 			hit = nth_hit(&e);
+			if (s == S_IMPORT)
+				close(e.import_drm);
 			if (ret == -EAGAIN && s == S_IMPORT) {
 				/* the set-up create took the fault */
 			} else if (hit && ret) {
@@ -337,7 +404,22 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 					if (!why[0])
 						snprintf(why, sizeof(why), "a buffer made under a fault does not map");
 				} else {
-					if ((s == S_MOVE && ub_check(m, 8 * PG, 0x30be) >= 0) ||
+					uint8_t *moved = s == S_MOVE ? e.anon + 256 * PG : e.alone;
+
+					/*
+					 * A MOVE that could not replace the
+					 * range succeeds all the same (the
+					 * buffer may hold the only copy), and
+					 * says so; else the range is zero-fill.
+					 */
+					if ((s == S_MOVE || s == S_MOVE_VMA) && hit &&
+					    (info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL))
+						partial_moves++;
+					else if ((s == S_MOVE || s == S_MOVE_VMA) &&
+						 !reads_zero(moved, 8 * PG))
+						snprintf(why, sizeof(why), "a MOVE left the range mapped without saying so");
+					if (((s == S_MOVE || s == S_MOVE_VMA) &&
+					     ub_check(m, 8 * PG, 0x30be) >= 0) ||
 					    ((s == S_PIN || s == S_COPY || s == S_COPY_LARGE) &&
 					     ub_check(m, info.size, 7) >= 0))
 						snprintf(why, sizeof(why), "a buffer made under a fault has the wrong bytes");
@@ -346,8 +428,14 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 			}
 			if (fd >= 0)
 				close(fd);
-			if (s == S_MOVE)	/* refill the vacated range */
+			if (s == S_MOVE) {	/* remap and refill the range */
+				mmap(e.anon + 256 * PG, 8 * PG, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 				ub_fill(e.anon, e.anon_len, 7);
+			}
+			if (s == S_MOVE_VMA)	/* a VMA of its own again */
+				mmap(e.alone, 8 * PG, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 			maps = memfd_mappings();
 			if (maps != e.maps0) {
 				snprintf(why, sizeof(why), "a temporary memfd mapping was left in the process (%d)",
@@ -381,9 +469,10 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 			       (unsigned long long)errs[s][0], (unsigned long long)errs[s][1],
 			       (unsigned long long)errs[s][2]);
 	}
-	ksft_print_msg("%llu faults injected: %llu calls failed, %llu succeeded through a fallback; %d problems\n",
+	ksft_print_msg("%llu faults injected: %llu calls failed, %llu succeeded through a fallback (%llu MOVEs flagged partial); %d problems\n",
 		       (unsigned long long)injected, (unsigned long long)failed,
-		       (unsigned long long)succeeded_anyway, problems);
+		       (unsigned long long)succeeded_anyway,
+		       (unsigned long long)partial_moves, problems);
 	EXPECT_LT(0, injected);
 	EXPECT_EQ(0, problems);
 	if (e.drm >= 0) {

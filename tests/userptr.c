@@ -710,6 +710,97 @@ TEST_F(userptr, move_takes_the_pages)
 	munmap(p, len);
 }
 
+/*
+ * A read-only pin needs read permission, whether or not the pages are
+ * present (the lockless walk, which sees them, must not decide otherwise).
+ */
+TEST_F(userptr, read_only_pin_of_write_only_memory_is_efault)
+{
+	uint8_t *p = map_anon(UB_PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
+
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 1;
+	ASSERT_EQ(0, mprotect(p, UB_PAGE, PROT_WRITE));
+	EXPECT_EQ(-EFAULT, ub_ext_create_user(self->dev, p, UB_PAGE,
+					      UDMABUF_EXT_MODE_PIN,
+					      UDMABUF_EXT_FLAGS_READ_ONLY));
+	munmap(p, UB_PAGE);
+}
+
+/* Mappings of this process: lines of /proc/self/maps. */
+static int count_vmas(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
+	ssize_t r, i;
+
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < r; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
+/*
+ * Replacing the middle of a mapping splits it, which vm.max_map_count can
+ * refuse: the MOVE then cannot vacate the range. Its pages are already the
+ * buffer's, so the create succeeds, says so, and the range still maps them.
+ */
+TEST_F(userptr, move_that_cannot_vacate_says_so)
+{
+	static const char knob[] = "/proc/sys/vm/max_map_count";
+	size_t len = 3 * UB_PAGE;
+	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, MAP_POPULATE), *m;
+	struct udmabuf_ext_info info;
+	char old[32] = "", lim[32];
+	int fd, k, n;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ub_fill(p + UB_PAGE, UB_PAGE, 41);
+	k = open(knob, O_RDWR | O_CLOEXEC);
+	if (k < 0)
+		SKIP(return, "no %s", knob);
+	ASSERT_LT(0, read(k, old, sizeof(old) - 1));
+	n = count_vmas();
+	ASSERT_LT(0, n);
+	snprintf(lim, sizeof(lim), "%d\n", n);
+	ASSERT_LT(0, pwrite(k, lim, strlen(lim), 0));
+	fd = ub_ext_create_user(self->dev, p + UB_PAGE, UB_PAGE,
+				UDMABUF_EXT_MODE_MOVE, 0);
+	ASSERT_LT(0, pwrite(k, old, strlen(old), 0));
+	close(k);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
+		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
+	m = mmap(NULL, UB_PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, ub_check(m, UB_PAGE, 41));
+	/* Not vacated: the range still shows the buffer's page. */
+	p[UB_PAGE] ^= 0xff;
+	EXPECT_EQ(0, ub_check(m, UB_PAGE, 41));
+	munmap(m, UB_PAGE);
+	close(fd);
+	munmap(p, len);
+}
+
+TEST_F(userptr, move_takes_the_pages_and_flags_nothing)
+{
+	uint8_t *p = map_anon(UB_PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
+	struct udmabuf_ext_info info;
+	int fd;
+
+	ASSERT_NE(MAP_FAILED, p);
+	fd = ub_ext_create_user(self->dev, p, UB_PAGE, UDMABUF_EXT_MODE_MOVE, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(0, info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
+	close(fd);
+	munmap(p, UB_PAGE);
+}
+
 TEST_F(userptr, auto_copies_small_and_pins_large)
 {
 	long max_kb = ub_param("auto_copy_max_kb");

@@ -99,6 +99,7 @@ struct udmabuf_ext_create {
 /* Buffer flags, for &udmabuf_ext_info.buf_flags. */
 #define UDMABUF_EXT_INFO_READ_ONLY	0x01
 #define UDMABUF_EXT_INFO_DROPIN		0x02	/* created through /dev/udmabuf's ABI */
+#define UDMABUF_EXT_INFO_MOVE_PARTIAL	0x04	/* MOVE left some range mapped or unmapped */
 
 /**
  * struct udmabuf_ext_info - argument of %UDMABUF_EXT_INFO

@@ -7,6 +7,9 @@
 #define UDMABUF_EXT_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 
 /* 6.3: vma->vm_flags became read-only, written through vm_flags_*(). */
@@ -35,6 +38,33 @@ static inline void udmabuf_ext_vm_flags_clear(struct vm_area_struct *vma,
 #define udmabuf_ext_pin_user_pages(start, nr, flags, pages) \
 	pin_user_pages(start, nr, flags, pages)
 #endif
+
+/*
+ * pin_user_pages_fast_only() (probed by Kbuild: gone in later kernels): a
+ * lockless page-table walk that pins a THP-mapped 2 MiB in one step where
+ * pin_user_pages() looks up each subpage. Without it, 0 pages: the caller
+ * falls back to pin_user_pages().
+ */
+#ifdef UDMABUF_EXT_HAVE_PIN_FAST_ONLY
+#define udmabuf_ext_pin_fast_only(start, nr, flags, pages) \
+	pin_user_pages_fast_only(start, nr, flags, pages)
+#else
+#define udmabuf_ext_pin_fast_only(start, nr, flags, pages)	0
+#endif
+
+/*
+ * 6.7: hugetlbfs's page cache became indexed in base pages, like any other
+ * file's; before, one index per huge page. The shift from the page cache's
+ * index to base pages.
+ */
+static inline unsigned int udmabuf_ext_cache_shift(struct inode *inode)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0) && defined(CONFIG_HUGETLBFS)
+	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC)
+		return huge_page_order(hstate_inode(inode));
+#endif
+	return 0;
+}
 
 /*
  * 6.4: MAX_ORDER became the largest order itself rather than one past it;

@@ -22,10 +22,15 @@ struct pid;
  *	pointer. A longer run of physically contiguous pages is two words: the
  *	first page's pointer with bit 0 set, then the number of pages. A 4 KiB
  *	page thus costs at most 8 bytes, a 2 MiB huge page 16 bytes in all.
+ *	Bit 1 of the pointer word marks a run held by page references rather
+ *	than FOLL_PIN pins (page-cache pages of a memfd, see pin.c).
  * @nr_ent: words used in @ent.
  * @cap: words allocated for @ent.
  * @nr_pages: pages in all runs.
  * @nr_runs: number of runs.
+ * @last: index in @ent of the last run's first word, while there is one (a
+ *	run's second word can look like a first word: it cannot be found by
+ *	looking back).
  *
  * Built while the buffer is created, growing with the runs, and shrunk to
  * fit; immutable afterwards, so readers need no lock. Runs are walked in
@@ -37,18 +42,23 @@ struct udmabuf_ext_pages {
 	size_t cap;
 	unsigned long nr_pages;
 	unsigned long nr_runs;
+	size_t last;
 };
 
 #define UDMABUF_EXT_RUN_LONG	1UL
+#define UDMABUF_EXT_RUN_REF	2UL
+#define UDMABUF_EXT_RUN_BITS	(UDMABUF_EXT_RUN_LONG | UDMABUF_EXT_RUN_REF)
 
 /**
  * struct udmabuf_ext_run - one run of physically contiguous pages
  * @page: the first page.
  * @nr: the number of pages, at least 1.
+ * @ref: each page holds a page reference, not a pin.
  */
 struct udmabuf_ext_run {
 	struct page *page;
 	unsigned long nr;
+	bool ref;
 };
 
 static inline bool udmabuf_ext_next_run(const struct udmabuf_ext_pages *p,
@@ -60,14 +70,15 @@ static inline bool udmabuf_ext_next_run(const struct udmabuf_ext_pages *p,
 	if (*pos >= p->nr_ent)
 		return false;
 	w = p->ent[(*pos)++];
-	run->page = (struct page *)(w & ~UDMABUF_EXT_RUN_LONG);
+	run->page = (struct page *)(w & ~UDMABUF_EXT_RUN_BITS);
 	run->nr = (w & UDMABUF_EXT_RUN_LONG) ? p->ent[(*pos)++] : 1;
+	run->ref = w & UDMABUF_EXT_RUN_REF;
 	return true;
 }
 
 int udmabuf_ext_pages_init(struct udmabuf_ext_pages *p, unsigned long max_pages);
 void udmabuf_ext_pages_add(struct udmabuf_ext_pages *p, struct page *page,
-			   unsigned long nr);
+			   unsigned long nr, unsigned long bits);
 void udmabuf_ext_pages_shrink(struct udmabuf_ext_pages *p);
 void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p);
 
@@ -75,9 +86,10 @@ void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p);
  * struct udmabuf_ext_buf - one exported buffer
  * @pages: the buffer's pages; immutable once exported.
  * @owned: the pages were allocated by the buffer (COPY mode) and are freed
- *	with it; otherwise each page holds one FOLL_PIN pin taken at creation.
- * @dirty_on_release: pinned pages may have been written and are dirtied
- *	when unpinned.
+ *	with it; otherwise each page holds one FOLL_PIN pin or, in runs marked
+ *	UDMABUF_EXT_RUN_REF, one page reference taken at creation.
+ * @dirty_on_release: the pages may have been written and are dirtied when
+ *	released.
  * @data_offset: where the first item's first byte sits in the first page.
  * @mode: UDMABUF_EXT_MODE_PIN, _COPY or _MOVE.
  * @source: UDMABUF_EXT_SOURCE_* bits.
@@ -123,7 +135,7 @@ struct udmabuf_ext_buf {
  * struct udmabuf_ext_stats - module-wide counters, shown in sysfs
  * @buffers: live buffers.
  * @pages: pages held by live buffers, bounded by total_limit_mb.
- * @pinned_pages: pages holding a FOLL_PIN pin of ours.
+ * @pinned_pages: pages holding a FOLL_PIN pin or a page reference of ours.
  * @charged_pages: pages charged to some process's RLIMIT_MEMLOCK.
  * @copied_pages: pages owned by COPY-mode buffers.
  * @moved_pages: pages taken by MOVE-mode buffers.

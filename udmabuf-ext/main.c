@@ -258,11 +258,17 @@ static long udmabuf_ext_ioctl_ext_create(struct udmabuf_ext_create __user *uarg)
 		ret = -EFAULT;
 		goto put_fd;
 	}
-	/* MOVE takes the caller's data last, once nothing else can fail. */
-	if (req.mode == UDMABUF_EXT_MODE_MOVE) {
-		ret = udmabuf_ext_vacate(&req);
-		if (ret)
-			goto put_fd;
+	/*
+	 * MOVE takes the caller's data last, once nothing else can fail. From
+	 * its first step on, the buffer may hold the only copy of the data
+	 * (replacing a mapping unmaps it first, then allocates), so the create
+	 * succeeds even if a range could not be replaced; the buffer says so.
+	 * The fd is not installed yet: nobody else sees the flag change.
+	 */
+	if (req.mode == UDMABUF_EXT_MODE_MOVE && udmabuf_ext_vacate(&req)) {
+		struct udmabuf_ext_buf *buf = dmabuf->priv;
+
+		buf->info_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
 	}
 	/* The fd goes live. */
 	fd_install(fd, dmabuf->file);

@@ -20,6 +20,8 @@
 #include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -39,13 +41,15 @@
 
 int udmabuf_ext_pages_init(struct udmabuf_ext_pages *p, unsigned long max_pages)
 {
-	p->cap = min_t(unsigned long, max_pages, UDMABUF_EXT_RUNS_MIN);
+	/* One word more than pages: appending reserves a word ahead. */
+	p->cap = min_t(unsigned long, max_pages + 1, UDMABUF_EXT_RUNS_MIN);
 	p->ent = kvmalloc_array(p->cap, sizeof(*p->ent), GFP_KERNEL_ACCOUNT);
 	if (!p->ent)
 		return -ENOMEM;
 	p->nr_ent = 0;
 	p->nr_pages = 0;
 	p->nr_runs = 0;
+	p->last = 0;
 	return 0;
 }
 
@@ -76,11 +80,7 @@ static int udmabuf_ext_pages_reserve(struct udmabuf_ext_pages *p, size_t words)
 /* The last run's first word, or NULL. */
 static unsigned long *udmabuf_ext_last_run(struct udmabuf_ext_pages *p)
 {
-	if (!p->nr_ent)
-		return NULL;
-	if (p->nr_ent >= 2 && (p->ent[p->nr_ent - 2] & UDMABUF_EXT_RUN_LONG))
-		return &p->ent[p->nr_ent - 2];
-	return &p->ent[p->nr_ent - 1];
+	return p->nr_runs ? &p->ent[p->last] : NULL;
 }
 
 /**
@@ -88,18 +88,21 @@ static unsigned long *udmabuf_ext_last_run(struct udmabuf_ext_pages *p)
  * @p: the run list, with room reserved for two more words.
  * @page: the first page.
  * @nr: number of pages.
+ * @bits: 0 for pinned or owned pages, UDMABUF_EXT_RUN_REF for referenced
+ *	ones.
  *
- * Pages that continue the last run physically extend it.
+ * Pages that continue the last run physically, and are held the same way,
+ * extend it.
  */
 void udmabuf_ext_pages_add(struct udmabuf_ext_pages *p, struct page *page,
-			   unsigned long nr)
+			   unsigned long nr, unsigned long bits)
 {
 	unsigned long *last = udmabuf_ext_last_run(p);
 
 	p->nr_pages += nr;
-	if (last) {
+	if (last && (*last & UDMABUF_EXT_RUN_REF) == bits) {
 		bool is_long = *last & UDMABUF_EXT_RUN_LONG;
-		struct page *first = (struct page *)(*last & ~UDMABUF_EXT_RUN_LONG);
+		struct page *first = (struct page *)(*last & ~UDMABUF_EXT_RUN_BITS);
 		unsigned long len = is_long ? last[1] : 1;
 
 		if (page_to_pfn(first) + len == page_to_pfn(page)) {
@@ -113,20 +116,25 @@ void udmabuf_ext_pages_add(struct udmabuf_ext_pages *p, struct page *page,
 		}
 	}
 	p->nr_runs++;
+	p->last = p->nr_ent;
 	if (nr == 1) {
-		p->ent[p->nr_ent++] = (unsigned long)page;
+		p->ent[p->nr_ent++] = (unsigned long)page | bits;
 	} else {
-		p->ent[p->nr_ent++] = (unsigned long)page | UDMABUF_EXT_RUN_LONG;
+		p->ent[p->nr_ent++] = (unsigned long)page | bits |
+				      UDMABUF_EXT_RUN_LONG;
 		p->ent[p->nr_ent++] = nr;
 	}
 }
+
+/* Slack the run list keeps rather than reallocate: a cache line. */
+#define UDMABUF_EXT_RUNS_SLACK	(64 / sizeof(unsigned long))
 
 /* Give back the room that merged runs did not need. */
 void udmabuf_ext_pages_shrink(struct udmabuf_ext_pages *p)
 {
 	unsigned long *ent;
 
-	if (p->nr_ent == p->cap || !p->nr_ent)
+	if (!p->nr_ent || p->cap - p->nr_ent < UDMABUF_EXT_RUNS_SLACK)
 		return;
 	ent = kvmalloc_array(p->nr_ent, sizeof(*ent), GFP_KERNEL_ACCOUNT);
 	if (!ent)
@@ -145,13 +153,34 @@ void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p)
 	p->nr_ent = 0;
 }
 
+/*
+ * Drop the page references of a run, folio by folio: each page of the run
+ * holds one reference on its folio.
+ */
+static void udmabuf_ext_put_refs(struct udmabuf_ext_run *run, bool dirty)
+{
+	while (run->nr) {
+		struct folio *folio = page_folio(run->page);
+		unsigned long n = min_t(unsigned long, run->nr,
+					folio_nr_pages(folio) -
+					folio_page_idx(folio, run->page));
+
+		if (dirty && !folio_test_dirty(folio))
+			set_page_dirty_lock(&folio->page);
+		folio_put_refs(folio, n);
+		run->page = nth_page(run->page, n);
+		run->nr -= n;
+	}
+}
+
 /**
  * udmabuf_ext_put_pages() - release every page a buffer holds
  * @buf: the buffer; its run list stays allocated.
  *
- * Pinned pages are unpinned per folio, and dirtied first if the buffer was
- * writable. Owned pages were allocated as whole folios, each starting a run
- * or following the previous folio, and are freed per folio.
+ * Pinned pages are unpinned per folio, and referenced pages released per
+ * folio, dirtied first if the buffer was writable. Owned pages were
+ * allocated as whole folios, each starting a run or following the previous
+ * folio, and are freed per folio.
  */
 void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf)
 {
@@ -162,6 +191,10 @@ void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf)
 			&udmabuf_ext_stats.copied_pages :
 			&udmabuf_ext_stats.pinned_pages);
 	while (udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
+		if (run.ref) {
+			udmabuf_ext_put_refs(&run, buf->dirty_on_release);
+			continue;
+		}
 		if (!buf->owned) {
 			unpin_user_page_range_dirty_lock(run.page, run.nr,
 							 buf->dirty_on_release);
@@ -193,7 +226,8 @@ struct udmabuf_ext_fill_ctx {
  * Returns UDMABUF_EXT_SOURCE_* bits or a negative errno.
  */
 static int udmabuf_ext_check_vmas(struct mm_struct *mm, unsigned long start,
-				  unsigned long end, bool write, bool move)
+				  unsigned long end, bool write, bool move,
+				  bool copy)
 {
 	unsigned long addr = start;
 	int source = 0;
@@ -212,6 +246,14 @@ static int udmabuf_ext_check_vmas(struct mm_struct *mm, unsigned long start,
 			return -EFAULT;		/* PROT_NONE */
 		if (write && !(vma->vm_flags & VM_WRITE))
 			return -EACCES;
+		/*
+		 * A read-only pin of a mapping without read permission, as
+		 * GUP's slow path refuses it: its lockless walk cannot tell
+		 * (x86 page tables have no write-only pages). COPY reads
+		 * with copy_from_user(), which can.
+		 */
+		if (!write && !copy && !(vma->vm_flags & VM_READ))
+			return -EFAULT;
 		if (vma_is_fsdax(vma))
 			return -EOPNOTSUPP;
 
@@ -261,54 +303,62 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 
 	while (nr) {
 		unsigned long n = min_t(unsigned long, nr, UDMABUF_EXT_CHUNK);
-		struct folio *prev = NULL;
-		long got, i, j;
-		int ret = 0;
+		long got, done, j;
+		int ret;
 
-		got = udmabuf_ext_pin_user_pages(start, n, gup_flags,
-						 ctx->chunk);
+		/*
+		 * The lockless walk first: populated page tables, huge ones
+		 * included, pin without a lookup per page. What it leaves
+		 * (not present, not writable yet, to be migrated) goes the
+		 * slow way, which faults it in.
+		 */
+		got = udmabuf_ext_pin_fast_only(start, n, gup_flags, ctx->chunk);
+		if (!got)
+			got = udmabuf_ext_pin_user_pages(start, n, gup_flags,
+							 ctx->chunk);
 		if (got <= 0)
 			return got ? got : -EFAULT;
 
-		/* Checks are per folio: a huge page's subpages share them. */
-		for (i = 0; i < got && !ret; i++) {
-			struct folio *folio = page_folio(ctx->chunk[i]);
+		ret = udmabuf_ext_pages_reserve(&buf->pages, got + 1);
+		/*
+		 * Stretch by stretch of consecutive pages of one folio (a huge
+		 * page is one): the checks are the folio's, and the stretch is
+		 * appended whole. Pages up to @done belong to the buffer.
+		 */
+		done = 0;
+		while (done < got && !ret) {
+			struct page *page = ctx->chunk[done];
+			struct folio *folio = page_folio(page);
+			long left = folio_nr_pages(folio) -
+				    folio_page_idx(folio, page);
 
-			if (folio == prev)
-				continue;
-			prev = folio;
+			for (j = done + 1; j < got && j - done < left &&
+			     ctx->chunk[j] == nth_page(page, j - done); j++)
+				;
 			/*
 			 * The memfd was mapped by us, but another thread can
 			 * replace that mapping: make sure the pages are the
 			 * file's.
 			 */
-			if (ctx->mapping && folio->mapping != ctx->mapping)
+			if (ctx->mapping && folio->mapping != ctx->mapping) {
 				ret = -EFAULT;
-			else if (check_pinnable &&
-				 !folio_is_longterm_pinnable(folio))
+				break;
+			}
+			if (check_pinnable && !folio_is_longterm_pinnable(folio)) {
 				ret = -ENOMEM;
-			else if (folio_test_large(folio) &&
-				 folio_test_anon(folio) &&
-				 !folio_test_hugetlb(folio))
+				break;
+			}
+			if (folio_test_large(folio) && folio_test_anon(folio) &&
+			    !folio_test_hugetlb(folio))
 				buf->source |= UDMABUF_EXT_SOURCE_THP;
+			udmabuf_ext_pages_add(&buf->pages, page, j - done, 0);
+			done = j;
 		}
-		if (!ret)
-			ret = udmabuf_ext_pages_reserve(&buf->pages, got + 1);
+		atomic_long_add(done, &udmabuf_ext_stats.pinned_pages);
 		if (ret) {
-			unpin_user_pages(ctx->chunk, got);
+			unpin_user_pages(ctx->chunk + done, got - done);
 			return ret;
 		}
-		/* Append physically contiguous stretches whole. */
-		for (i = 0; i < got; i = j) {
-			unsigned long pfn = page_to_pfn(ctx->chunk[i]);
-
-			for (j = i + 1; j < got &&
-			     page_to_pfn(ctx->chunk[j]) == pfn + (j - i); j++)
-				;
-			udmabuf_ext_pages_add(&buf->pages, ctx->chunk[i], j - i);
-		}
-		atomic_long_add(got, &udmabuf_ext_stats.pinned_pages);
-
 		start += got << PAGE_SHIFT;
 		nr -= got;
 	}
@@ -364,7 +414,7 @@ static int udmabuf_ext_copy_range(struct udmabuf_ext_fill_ctx *ctx,
 			}
 			start += PAGE_SIZE;
 		}
-		udmabuf_ext_pages_add(&buf->pages, page, n);
+		udmabuf_ext_pages_add(&buf->pages, page, n, 0);
 		atomic_long_add(n, &udmabuf_ext_stats.copied_pages);
 		nr -= n;
 
@@ -389,7 +439,8 @@ static int udmabuf_ext_add_range(struct udmabuf_ext_fill_ctx *ctx,
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	ret = udmabuf_ext_check_vmas(mm, start, start + (nr << PAGE_SHIFT),
-				     write, move);
+				     write, move,
+				     buf->mode == UDMABUF_EXT_MODE_COPY);
 	if (ret < 0)
 		goto unlock;
 	if (!ctx->mapping)
@@ -445,28 +496,124 @@ static bool udmabuf_ext_seals_ok(const unsigned int *seals)
 	return (s & F_SEAL_SHRINK) && !(s & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE));
 }
 
+/* Folio references a buffer may add: far from overflowing the count. */
+#define UDMABUF_EXT_MAX_FOLIO_REFS	(INT_MAX / 2)
+
 /*
- * Fill from a memfd range.
+ * Take page-cache folios of a memfd by reference, from page @index on, up to
+ * @nr pages: no mapping, no fault, a lookup per folio. It stops at the first
+ * page it cannot take this way and returns the number of pages taken (or a
+ * negative errno); the caller maps and pins the rest, which faults in what
+ * is missing or swapped out, zeroes what fallocate() left unwritten, and
+ * migrates (or, for hugetlb, refuses) what sits in ZONE_MOVABLE or CMA.
  *
- * The seals are checked without the inode lock, which cannot be held across
- * vm_mmap(): hugetlbfs takes it under mmap_lock. The check is race-free all
- * the same. Seals are only ever added. F_SEAL_SHRINK, once seen, keeps the
- * range inside the file. The writable shared mapping made here makes
- * F_ADD_SEALS(F_SEAL_WRITE) fail with EBUSY until it is unmapped, and after
- * that the pins do. A write seal added before the mapping fails vm_mmap()
- * (or the check after it). F_SEAL_FUTURE_WRITE added after the check is an
- * ordinary seal added after creation: like existing writable mappings, the
- * buffer keeps working.
+ * The seals are checked under the inode lock, which F_ADD_SEALS takes
+ * exclusively, and the references taken before it is released; from then
+ * on memfd_wait_for_pins() counts them and F_SEAL_WRITE fails with EBUSY.
+ */
+static long udmabuf_ext_memfd_refs(struct udmabuf_ext_fill_ctx *ctx,
+				   struct file *file, const unsigned int *seals,
+				   pgoff_t index, unsigned long nr)
+{
+	struct udmabuf_ext_pages *pages = &ctx->buf->pages;
+	struct address_space *mapping = file->f_mapping;
+	struct inode *inode = file_inode(file);
+	unsigned int shift = udmabuf_ext_cache_shift(inode);
+	pgoff_t next = index >> shift, end = (index + nr - 1) >> shift;
+	struct folio_batch fbatch;
+	unsigned long taken = 0;
+	bool stop = false;
+	long ret = 0;
+
+	folio_batch_init(&fbatch);
+	inode_lock_shared(inode);
+	if (!udmabuf_ext_seals_ok(seals)) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	while (!stop && taken < nr) {
+		unsigned int i, got;
+
+		/* Holes are skipped here, and caught below as a gap. */
+		got = filemap_get_folios(mapping, &next, end, &fbatch);
+		if (!got)
+			break;
+		for (i = 0; i < got; i++) {
+			struct folio *folio = fbatch.folios[i];
+			pgoff_t first = folio->index << shift;
+			pgoff_t want = index + taken;
+			unsigned long off, n;
+
+			if (stop || folio->mapping != mapping ||
+			    want < first ||
+			    want >= first + folio_nr_pages(folio) ||
+			    !folio_test_uptodate(folio) ||
+			    folio_test_hwpoison(folio) ||
+			    !folio_is_longterm_pinnable(folio) ||
+			    folio_ref_count(folio) > UDMABUF_EXT_MAX_FOLIO_REFS ||
+			    udmabuf_ext_pages_reserve(pages, 2)) {
+				stop = true;
+				folio_put(folio);
+				continue;
+			}
+			off = want - first;
+			n = min(folio_nr_pages(folio) - off, nr - taken);
+			/* The lookup's reference is the first page's. */
+			if (n > 1)
+				folio_ref_add(folio, n - 1);
+			udmabuf_ext_pages_add(pages, folio_page(folio, off), n,
+					      UDMABUF_EXT_RUN_REF);
+			atomic_long_add(n, &udmabuf_ext_stats.pinned_pages);
+			taken += n;
+		}
+		folio_batch_init(&fbatch);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+unlock:
+	inode_unlock_shared(inode);
+	return ret ? ret : taken;
+}
+
+/*
+ * Unmap the temporary mapping of a memfd. On 6.1 unmapping allocates (maple
+ * tree nodes) and can fail; the mapping must not outlive the call, so retry.
+ * A fatal signal ends the loop: exit then unmaps everything.
+ */
+static void udmabuf_ext_unmap_temp(unsigned long addr, unsigned long len)
+{
+	while (vm_munmap(addr, len) == -ENOMEM &&
+	       !fatal_signal_pending(current))
+		cond_resched();
+}
+
+/*
+ * Fill from a memfd range: by reference from the page cache as far as that
+ * goes, then by mapping the rest for the call and pinning it.
+ *
+ * In the mapped part, the seals are checked without the inode lock, which
+ * cannot be held across vm_mmap(): hugetlbfs takes it under mmap_lock. The
+ * check is race-free all the same. Seals are only ever added. F_SEAL_SHRINK,
+ * once seen, keeps the range inside the file. The writable shared mapping
+ * made here makes F_ADD_SEALS(F_SEAL_WRITE) fail with EBUSY until it is
+ * unmapped, and after that the pins do. A write seal added before the
+ * mapping fails vm_mmap() (or the check after it). F_SEAL_FUTURE_WRITE added
+ * after the check is an ordinary seal added after creation: like existing
+ * writable mappings, the buffer keeps working.
  */
 static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
 				 const struct udmabuf_ext_item *item)
 {
 	bool write = ctx->gup_flags & FOLL_WRITE;
 	unsigned long align, maddr, mstart, mlen;
+	u64 start = item->start, size = item->size;
 	unsigned int *seals;
 	struct file *file;
 	u32 source;
-	int ret;
+	long ret;
 
 	file = fget(item->memfd);
 	if (!file)
@@ -479,15 +626,35 @@ static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
 	ret = -EINVAL;
 	if (!udmabuf_ext_seals_ok(seals))
 		goto put_file;
-	if (item->start + item->size > i_size_read(file_inode(file)))
+	if (start + size > i_size_read(file_inode(file)))
 		goto put_file;
 	ret = 0;
-	if (!item->size)
+	if (!size)
 		goto put_file;
+	/* What mmap() requires of the file, whichever way pages are taken. */
+	ret = -EACCES;
+	if (!(file->f_mode & FMODE_READ) ||
+	    (write && !(file->f_mode & FMODE_WRITE)))
+		goto put_file;
+	ctx->buf->source |= source;
+
+	/* COPY reads through the mapping: the buffer's pages are its own. */
+	if (!ctx->buf->owned) {
+		ret = udmabuf_ext_memfd_refs(ctx, file, seals,
+					     start >> PAGE_SHIFT,
+					     size >> PAGE_SHIFT);
+		if (ret < 0)
+			goto put_file;
+		start += (u64)ret << PAGE_SHIFT;
+		size -= (u64)ret << PAGE_SHIFT;
+		ret = 0;
+		if (!size)
+			goto put_file;
+	}
 
 	/* hugetlbfs maps whole huge pages only: map around the range. */
-	mstart = ALIGN_DOWN(item->start, align);
-	mlen = ALIGN(item->start + item->size, align) - mstart;
+	mstart = ALIGN_DOWN(start, align);
+	mlen = ALIGN(start + size, align) - mstart;
 	/*
 	 * MAP_POPULATE fills the page tables with read faults, which map
 	 * neighbouring pages of the page cache too (fault-around): far fewer
@@ -506,13 +673,12 @@ static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
 		goto unmap;
 	}
 
-	ctx->buf->source |= source;
 	ctx->mapping = file->f_mapping;
-	ret = udmabuf_ext_add_range(ctx, maddr + (item->start - mstart),
-				    item->size >> PAGE_SHIFT);
+	ret = udmabuf_ext_add_range(ctx, maddr + (start - mstart),
+				    size >> PAGE_SHIFT);
 	ctx->mapping = NULL;
 unmap:
-	vm_munmap(maddr, mlen);
+	udmabuf_ext_unmap_temp(maddr, mlen);
 put_file:
 	fput(file);
 	return ret;
@@ -528,11 +694,15 @@ put_file:
  * process had in the ranges, so it is the last step of a create, once
  * nothing else can fail: a MOVE that fails earlier leaves them untouched.
  *
- * Return: 0, or a negative errno if a mapping could not be replaced (out of
- * memory or of mappings); the ranges already replaced stay replaced.
+ * Replacing a mapping can fail for lack of memory or of mappings, before or
+ * after the old one is unmapped. Each range is tried all the same.
+ *
+ * Return: 0, or the first negative errno: some range may then still map
+ * the buffer's pages, or be unmapped.
  */
 int udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
 {
+	int ret = 0;
 	u32 i;
 
 	for (i = 0; i < req->count; i++) {
@@ -542,12 +712,10 @@ int udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
 		addr = vm_mmap(NULL, item->start, item->size,
 			       PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
-		if (IS_ERR_VALUE(addr))
-			return (long)addr;
-		if (addr != item->start)
-			return -EFAULT;
+		if (IS_ERR_VALUE(addr) && !ret)
+			ret = (long)addr;
 	}
-	return 0;
+	return ret;
 }
 
 /**
