@@ -319,18 +319,23 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 		if (got <= 0)
 			return got ? got : -EFAULT;
 
-		ret = udmabuf_ext_pages_reserve(&buf->pages, got + 1);
 		/*
 		 * Stretch by stretch of consecutive pages of one folio (a huge
 		 * page is one): the checks are the folio's, and the stretch is
-		 * appended whole. Pages up to @done belong to the buffer.
+		 * appended whole, into room reserved per stretch so that the
+		 * list grows with runs. Pages up to @done belong to the buffer.
 		 */
+		ret = 0;
 		done = 0;
-		while (done < got && !ret) {
+		while (done < got) {
 			struct page *page = ctx->chunk[done];
 			struct folio *folio = page_folio(page);
 			long left = folio_nr_pages(folio) -
 				    folio_page_idx(folio, page);
+
+			ret = udmabuf_ext_pages_reserve(&buf->pages, 2);
+			if (ret)
+				break;
 
 			for (j = done + 1; j < got && j - done < left &&
 			     ctx->chunk[j] == nth_page(page, j - done); j++)
