@@ -36,7 +36,7 @@ module_param_named(total_limit_mb, udmabuf_ext_total_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(total_limit_mb, "Most memory held by all buffers together, in MiB (0: half of RAM)");
 
 /* The crossover measured by make bench: 5-11 KiB (docs/performance.md). */
-unsigned int udmabuf_ext_auto_copy_max_kb = 8;
+unsigned int udmabuf_ext_auto_copy_max_kb = 4;
 module_param_named(auto_copy_max_kb, udmabuf_ext_auto_copy_max_kb, uint, 0644);
 MODULE_PARM_DESC(auto_copy_max_kb, "AUTO mode copies buffers up to this size, in KiB, and pins larger ones");
 
