@@ -24,22 +24,6 @@ FIXTURE(memfd) {
 	long pinned0;
 };
 
-/* Lines of /proc/self/maps: a temporary mapping left behind shows here. */
-static int count_maps(void)
-{
-	char buf[4096];
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
-	ssize_t r, i;
-
-	if (fd < 0)
-		return -1;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		for (i = 0; i < r; i++)
-			n += buf[i] == '\n';
-	close(fd);
-	return n;
-}
-
 FIXTURE_SETUP(memfd)
 {
 	self->memfd = -1;
@@ -48,7 +32,7 @@ FIXTURE_SETUP(memfd)
 	self->memfd = ub_memfd(NPAGES * UB_PAGE, F_SEAL_SHRINK, false);
 	ASSERT_LE(0, self->memfd);
 	self->pinned0 = ub_stat("pinned_pages");
-	self->maps0 = count_maps();
+	self->maps0 = ub_count_maps();
 }
 
 FIXTURE_TEARDOWN(memfd)
@@ -141,39 +125,49 @@ static void check_released(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(memfd) *self)
 {
 	EXPECT_EQ(self->pinned0, ub_stat("pinned_pages"));
-	EXPECT_EQ(self->maps0, count_maps());
+	EXPECT_EQ(self->maps0, ub_count_maps());
 	EXPECT_EQ(0, fcntl(self->memfd, F_ADD_SEALS, F_SEAL_WRITE))
 		TH_LOG("F_SEAL_WRITE: %s (a page still held?)", strerror(errno));
 }
 
-TEST_F(memfd, populated_pages)
+/*
+ * A buffer over the whole memfd, with the pages @written has written: it
+ * holds every page, leaves no mapping behind, shows the right bytes and
+ * shares them with the file, keeps the write seal out, and gives every
+ * page back when closed.
+ */
+static void whole_buffer(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(memfd) *self, const bool *written)
 {
-	bool written[NPAGES];
-	unsigned int i;
-	int fd;
+	int fd = create(self->dev, self->memfd, 0, NPAGES * UB_PAGE, 0);
 
-	for (i = 0; i < NPAGES; i++) {
-		ASSERT_EQ(0, put_page_pattern(self->memfd, i));
-		written[i] = true;
-	}
-	fd = create(self->dev, self->memfd, 0, NPAGES * UB_PAGE, 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(self->pinned0 + NPAGES, ub_stat("pinned_pages"));
-	EXPECT_EQ(self->maps0, count_maps());
+	EXPECT_EQ(self->maps0, ub_count_maps());
 	check_buffer(_metadata, fd, written);
 	check_shared(_metadata, self->memfd);
-	/* Held pages keep the write seal out. */
 	EXPECT_EQ(-1, fcntl(self->memfd, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_EQ(EBUSY, errno);
 	close(fd);
 	check_released(_metadata, self);
 }
 
+TEST_F(memfd, populated_pages)
+{
+	bool written[NPAGES];
+	unsigned int i;
+
+	for (i = 0; i < NPAGES; i++) {
+		ASSERT_EQ(0, put_page_pattern(self->memfd, i));
+		written[i] = true;
+	}
+	whole_buffer(_metadata, self, written);
+}
+
 TEST_F(memfd, holes_are_faulted_in)
 {
 	bool written[NPAGES] = { false };
 	unsigned int i;
-	int fd;
 
 	/* Two stretches written, two holes, one at the end. */
 	for (i = 0; i < NPAGES; i++) {
@@ -182,31 +176,18 @@ TEST_F(memfd, holes_are_faulted_in)
 		ASSERT_EQ(0, put_page_pattern(self->memfd, i));
 		written[i] = true;
 	}
-	fd = create(self->dev, self->memfd, 0, NPAGES * UB_PAGE, 0);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(self->pinned0 + NPAGES, ub_stat("pinned_pages"));
-	EXPECT_EQ(self->maps0, count_maps());
-	check_buffer(_metadata, fd, written);
-	check_shared(_metadata, self->memfd);
-	close(fd);
-	check_released(_metadata, self);
+	whole_buffer(_metadata, self, written);
 }
 
 TEST_F(memfd, fallocated_pages_read_zero)
 {
 	bool written[NPAGES] = { false };
-	int fd;
 
 	/* Allocated but not uptodate: the page cache has them, unzeroed. */
 	ASSERT_EQ(0, fallocate(self->memfd, 0, 0, NPAGES * UB_PAGE));
 	ASSERT_EQ(0, put_page_pattern(self->memfd, 3));
 	written[3] = true;
-	fd = create(self->dev, self->memfd, 0, NPAGES * UB_PAGE, 0);
-	ASSERT_LE(0, fd);
-	check_buffer(_metadata, fd, written);
-	check_shared(_metadata, self->memfd);
-	close(fd);
-	check_released(_metadata, self);
+	whole_buffer(_metadata, self, written);
 }
 
 /* Two buffers, then two items, over the same pages. */
@@ -392,7 +373,7 @@ TEST_F(memfd, hugetlb_page_and_hole)
 	fd = create(self->dev, memfd, UB_HPAGE / 2, UB_HPAGE, 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(self->pinned0 + UB_HPAGE / UB_PAGE, ub_stat("pinned_pages"));
-	EXPECT_EQ(self->maps0, count_maps());
+	EXPECT_EQ(self->maps0, ub_count_maps());
 	m = mmap(NULL, UB_HPAGE, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	p = malloc(UB_HPAGE);

@@ -149,6 +149,25 @@ static inline int ub_set_param(const char *name, long value)
 	return ret;
 }
 
+/*
+ * Lines of /proc/self/maps: the process's mappings (plus the vsyscall page
+ * where there is one), or -1. A temporary mapping left behind shows here.
+ */
+static inline int ub_count_maps(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
+	ssize_t r, i;
+
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < r; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
 /* Fill @len bytes with a pattern that depends on @seed and the offset. */
 static inline void ub_fill(void *p, size_t len, uint32_t seed)
 {

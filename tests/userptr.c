@@ -727,22 +727,6 @@ TEST_F(userptr, read_only_pin_of_write_only_memory_is_efault)
 	munmap(p, UB_PAGE);
 }
 
-/* Mappings of this process: lines of /proc/self/maps. */
-static int count_vmas(void)
-{
-	char buf[4096];
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
-	ssize_t r, i;
-
-	if (fd < 0)
-		return -1;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		for (i = 0; i < r; i++)
-			n += buf[i] == '\n';
-	close(fd);
-	return n;
-}
-
 /*
  * Replacing the middle of a mapping splits it, which vm.max_map_count can
  * refuse: the MOVE then cannot vacate the range. Its pages are already the
@@ -768,7 +752,7 @@ TEST_F(userptr, move_that_cannot_vacate_says_so)
 	 * vsyscall page): no mapping can then be split, and mmap() fails
 	 * before it unmaps anything.
 	 */
-	n = count_vmas();
+	n = ub_count_maps();
 	ASSERT_LT(1, n);
 	snprintf(lim, sizeof(lim), "%d\n", n - 1);
 	ASSERT_LT(0, pwrite(k, lim, strlen(lim), 0));
