@@ -215,6 +215,7 @@ void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf)
 struct udmabuf_ext_fill_ctx {
 	struct udmabuf_ext_buf *buf;
 	struct page **chunk;
+	unsigned long chunk_len;
 	unsigned int gup_flags;
 	/* For memfd items: pinned pages must belong to this mapping. */
 	struct address_space *mapping;
@@ -301,8 +302,14 @@ static int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
 
 	mmap_assert_locked(current->mm);
 
+	if (!ctx->chunk) {
+		ctx->chunk = kmalloc_array(ctx->chunk_len, sizeof(*ctx->chunk),
+					   GFP_KERNEL);
+		if (!ctx->chunk)
+			return -ENOMEM;
+	}
 	while (nr) {
-		unsigned long n = min_t(unsigned long, nr, UDMABUF_EXT_CHUNK);
+		unsigned long n = min(nr, ctx->chunk_len);
 		long got, done, j;
 		int ret;
 
@@ -746,12 +753,8 @@ int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
 	    buf->mode != UDMABUF_EXT_MODE_COPY)
 		ctx.gup_flags |= FOLL_WRITE;
 
-	if (buf->mode != UDMABUF_EXT_MODE_COPY) {
-		ctx.chunk = kmalloc_array(UDMABUF_EXT_CHUNK,
-					  sizeof(*ctx.chunk), GFP_KERNEL);
-		if (!ctx.chunk)
-			return -ENOMEM;
-	}
+	/* Pointers for one pin call: allocated by the first that needs it. */
+	ctx.chunk_len = min_t(unsigned long, req->nr_pages, UDMABUF_EXT_CHUNK);
 
 	for (i = 0; i < req->count && !ret; i++) {
 		const struct udmabuf_ext_item *item = &req->items[i];
