@@ -428,6 +428,16 @@ static void gp_panel_begin(FILE *gp, const char *title, const char *ylabel,
 	fprintf(gp, first ? "set key top left box opaque\n" : "unset key\n");
 }
 
+/*
+ * A panel of a backing or method this run did not measure: gnuplot refuses
+ * a plot with no valid point, so draw an empty frame with a note.
+ */
+static const char empty_panel[] =
+	"set label 99 'not measured in this run' at graph 0.5, graph 0.5 center\n"
+	"unset logscale y\nset xrange [1:2]\nset yrange [0:1]\n"
+	"plot -1 notitle\n"
+	"unset label 99\nset autoscale x\nset autoscale y\n";
+
 static int write_plots(void)
 {
 	char path[4200];
@@ -490,7 +500,7 @@ static int write_plots(void)
 				method_label[m]);
 			any = true;
 		}
-		fprintf(gp, any ? "\n" : "plot NaN notitle\n");
+		fprintf(gp, any ? "\n" : "%s", empty_panel);
 	}
 	fprintf(gp, "unset multiplot\n");
 
@@ -550,7 +560,7 @@ static int write_plots(void)
 				method_label[m]);
 			any = true;
 		}
-		fprintf(gp, any ? "\n" : "plot NaN notitle\n");
+		fprintf(gp, any ? "\n" : "%s", empty_panel);
 	}
 	fprintf(gp, "unset multiplot\n");
 
