@@ -10,6 +10,7 @@
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -232,6 +233,24 @@ TEST_F(memfd, read_only_fd)
 	if (fd >= 0)
 		close(fd);
 	close(ro);
+	check_released(_metadata, self);
+}
+
+/* An append-only file cannot be mapped writable, so no writable buffer. */
+TEST_F(memfd, append_only_is_eacces_for_writing)
+{
+	int flags = FS_APPEND_FL, fd;
+
+	ASSERT_EQ(0, put_page_pattern(self->memfd, 0));
+	if (ioctl(self->memfd, FS_IOC_SETFLAGS, &flags))
+		SKIP(return, "FS_IOC_SETFLAGS(FS_APPEND_FL): %s", strerror(errno));
+	EXPECT_EQ(-EACCES, create(self->dev, self->memfd, 0, UB_PAGE, 0));
+	fd = create(self->dev, self->memfd, 0, UB_PAGE, UDMABUF_EXT_FLAGS_READ_ONLY);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+	flags = 0;
+	ASSERT_EQ(0, ioctl(self->memfd, FS_IOC_SETFLAGS, &flags));
 	check_released(_metadata, self);
 }
 

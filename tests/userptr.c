@@ -727,52 +727,125 @@ TEST_F(userptr, read_only_pin_of_write_only_memory_is_efault)
 	munmap(p, UB_PAGE);
 }
 
+#define MAX_MAP_COUNT	"/proc/sys/vm/max_map_count"
+
 /*
- * Replacing the middle of a mapping splits it, which vm.max_map_count can
- * refuse: the MOVE then cannot vacate the range. Its pages are already the
- * buffer's, so the create succeeds, says so, and the range still maps them.
+ * Lower vm.max_map_count to at most the number of mappings the process has
+ * (the list may show one more, the vsyscall page), so that no mapping of it
+ * can be split. Returns the knob's fd, with the old value in @old, or -1.
  */
-TEST_F(userptr, move_that_cannot_vacate_says_so)
+static int tighten_map_count(char *old, size_t len)
 {
-	static const char knob[] = "/proc/sys/vm/max_map_count";
+	char lim[32];
+	int k = open(MAX_MAP_COUNT, O_RDWR | O_CLOEXEC), n;
+
+	if (k < 0)
+		return -1;
+	memset(old, 0, len);
+	n = ub_count_maps();
+	snprintf(lim, sizeof(lim), "%d\n", n - 1);
+	if (n < 2 || read(k, old, len - 1) <= 0 ||
+	    pwrite(k, lim, strlen(lim), 0) <= 0) {
+		close(k);
+		return -1;
+	}
+	return k;
+}
+
+static int restore_map_count(int k, const char *old)
+{
+	int ret = pwrite(k, old, strlen(old), 0) > 0 ? 0 : -1;
+
+	close(k);
+	return ret;
+}
+
+/*
+ * Unmapping the middle of a mapping splits it, which vm.max_map_count can
+ * refuse: the MOVE then fails before it has changed anything, and the data
+ * is where it was.
+ */
+TEST_F(userptr, move_that_cannot_unmap_fails_intact)
+{
 	size_t len = 3 * UB_PAGE;
-	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, MAP_POPULATE), *m;
-	struct udmabuf_ext_info info;
-	char old[32] = "", lim[32];
-	int fd, k, n;
+	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, MAP_POPULATE);
+	long pinned = ub_stat("pinned_pages"), moved = ub_stat("moved_pages");
+	char old[32];
+	int fd, k;
 
 	ASSERT_NE(MAP_FAILED, p);
 	ub_fill(p + UB_PAGE, UB_PAGE, 41);
-	k = open(knob, O_RDWR | O_CLOEXEC);
+	k = tighten_map_count(old, sizeof(old));
 	if (k < 0)
-		SKIP(return, "no %s", knob);
-	ASSERT_LT(0, read(k, old, sizeof(old) - 1));
-	/*
-	 * At most the number of mappings (the list may show one more, the
-	 * vsyscall page): no mapping can then be split, and mmap() fails
-	 * before it unmaps anything.
-	 */
-	n = ub_count_maps();
-	ASSERT_LT(1, n);
-	snprintf(lim, sizeof(lim), "%d\n", n - 1);
-	ASSERT_LT(0, pwrite(k, lim, strlen(lim), 0));
+		SKIP(return, "cannot set %s", MAX_MAP_COUNT);
 	fd = ub_ext_create_user(self->dev, p + UB_PAGE, UB_PAGE,
 				UDMABUF_EXT_MODE_MOVE, 0);
-	ASSERT_LT(0, pwrite(k, old, strlen(old), 0));
-	close(k);
+	ASSERT_EQ(0, restore_map_count(k, old));
+	EXPECT_EQ(-ENOMEM, fd);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(-1, ub_check(p + UB_PAGE, UB_PAGE, 41));
+	EXPECT_EQ(pinned, ub_stat("pinned_pages"));
+	EXPECT_EQ(moved, ub_stat("moved_pages"));
+	munmap(p, len);
+}
+
+/*
+ * Two ranges: a mapping of its own, which unmaps without a split, then the
+ * middle of another, which cannot. The first range's data is then only in
+ * the buffer, so the create succeeds, reports MOVE_PARTIAL and is charged
+ * like PIN: the second range still maps the buffer's page.
+ */
+TEST_F(userptr, move_partial_is_reported_and_charged)
+{
+	uint8_t *g = map_anon(3 * UB_PAGE, PROT_NONE, 0);
+	uint8_t *p = map_anon(3 * UB_PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
+	struct udmabuf_ext_item it[2] = {
+		{ .kind = UDMABUF_EXT_ITEM_USER, .size = UB_PAGE },
+		{ .kind = UDMABUF_EXT_ITEM_USER, .size = UB_PAGE },
+	};
+	long charged = ub_stat("charged_pages");
+	struct udmabuf_ext_info info;
+	uint8_t *a, *m;
+	char old[32];
+	size_t i;
+	int fd, k;
+
+	ASSERT_NE(MAP_FAILED, g);
+	ASSERT_NE(MAP_FAILED, p);
+	/* The first range: a page between two PROT_NONE guards. */
+	a = g + UB_PAGE;
+	ASSERT_EQ(0, mprotect(a, UB_PAGE, PROT_READ | PROT_WRITE));
+	ub_fill(a, UB_PAGE, 42);
+	ub_fill(p + UB_PAGE, UB_PAGE, 43);
+	it[0].start = (uintptr_t)a;
+	it[1].start = (uintptr_t)(p + UB_PAGE);
+	k = tighten_map_count(old, sizeof(old));
+	if (k < 0)
+		SKIP(return, "cannot set %s", MAX_MAP_COUNT);
+	fd = ub_ext_create(self->dev, it, 2, UDMABUF_EXT_MODE_MOVE, 0, NULL);
+	ASSERT_EQ(0, restore_map_count(k, old));
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
 		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
-	m = mmap(NULL, UB_PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(2, info.nr_charged);
+	EXPECT_EQ(charged + 2, ub_stat("charged_pages"));
+	m = mmap(NULL, 2 * UB_PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	EXPECT_EQ(-1, ub_check(m, UB_PAGE, 41));
-	/* Not vacated: the range still shows the buffer's page. */
+	EXPECT_EQ(-1, ub_check(m, UB_PAGE, 42));
+	EXPECT_EQ(-1, ub_check(m + UB_PAGE, UB_PAGE, 43));
+	/* The first range was vacated, the second still maps the page. */
+	for (i = 0; i < UB_PAGE && !a[i]; i++)
+		;
+	EXPECT_EQ(UB_PAGE, i);
 	p[UB_PAGE] ^= 0xff;
-	EXPECT_EQ(0, ub_check(m, UB_PAGE, 41));
-	munmap(m, UB_PAGE);
+	EXPECT_EQ(0, ub_check(m + UB_PAGE, UB_PAGE, 43));
+	munmap(m, 2 * UB_PAGE);
 	close(fd);
-	munmap(p, len);
+	EXPECT_EQ(charged, ub_stat("charged_pages"));
+	munmap(p, 3 * UB_PAGE);
+	munmap(g, 3 * UB_PAGE);
 }
 
 TEST_F(userptr, move_takes_the_pages_and_flags_nothing)

@@ -408,6 +408,32 @@ static int udmabuf_ext_charge(struct udmabuf_ext_buf *buf, unsigned long nr)
 	return 0;
 }
 
+/**
+ * udmabuf_ext_move_partial() - account a MOVE that could not vacate
+ * @dmabuf: a MOVE buffer of ours, uncharged, not yet installed in an fd
+ *	(nobody else sees it change).
+ *
+ * Some range may still map the buffer's pages, as with PIN: count the
+ * buffer in pinned_vm like PIN's, beyond RLIMIT_MEMLOCK if need be (the data
+ * cannot be handed back), so that the limit still bounds what the process
+ * can pin next, and say so in the buffer's flags.
+ */
+void udmabuf_ext_move_partial(struct dma_buf *dmabuf)
+{
+	struct udmabuf_ext_buf *buf = dmabuf->priv;
+	struct mm_struct *mm = current->mm;
+	unsigned long nr = buf->pages.nr_pages;
+
+	buf->info_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
+	if (buf->charged_mm)
+		return;
+	atomic64_add(nr, &mm->pinned_vm);
+	mmgrab(mm);
+	buf->charged_mm = mm;
+	buf->nr_charged = nr;
+	atomic_long_add(nr, &udmabuf_ext_stats.charged_pages);
+}
+
 /* Reserve @nr pages of the module-wide cap. */
 static int udmabuf_ext_reserve(unsigned long nr)
 {

@@ -188,6 +188,7 @@ extern unsigned int udmabuf_ext_auto_copy_max_kb;
 /* buffer.c */
 struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req);
 bool udmabuf_ext_is_ours(const struct dma_buf *dmabuf);
+void udmabuf_ext_move_partial(struct dma_buf *dmabuf);
 void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
 			   struct udmabuf_ext_info *info);
 int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused);

@@ -35,7 +35,7 @@ unsigned long udmabuf_ext_total_limit_mb;
 module_param_named(total_limit_mb, udmabuf_ext_total_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(total_limit_mb, "Most memory held by all buffers together, in MiB (0: half of RAM)");
 
-/* The crossover measured by make bench: 5-11 KiB (docs/performance.md). */
+/* The PIN/COPY crossover measured by make bench: 4 KiB (docs/performance.md). */
 unsigned int udmabuf_ext_auto_copy_max_kb = 4;
 module_param_named(auto_copy_max_kb, udmabuf_ext_auto_copy_max_kb, uint, 0644);
 MODULE_PARM_DESC(auto_copy_max_kb, "AUTO mode copies buffers up to this size, in KiB, and pins larger ones");
@@ -259,16 +259,17 @@ static long udmabuf_ext_ioctl_ext_create(struct udmabuf_ext_create __user *uarg)
 		goto put_fd;
 	}
 	/*
-	 * MOVE takes the caller's data last, once nothing else can fail. From
-	 * its first step on, the buffer may hold the only copy of the data
-	 * (replacing a mapping unmaps it first, then allocates), so the create
-	 * succeeds even if a range could not be replaced; the buffer says so.
-	 * The fd is not installed yet: nobody else sees the flag change.
+	 * MOVE takes the caller's data last, once nothing else can fail. If
+	 * the first range cannot be unmapped, nothing changed and the create
+	 * fails. Past that, the buffer may hold the only copy of some data, so
+	 * the create succeeds; a range left behind is reported and charged.
 	 */
-	if (req.mode == UDMABUF_EXT_MODE_MOVE && udmabuf_ext_vacate(&req)) {
-		struct udmabuf_ext_buf *buf = dmabuf->priv;
-
-		buf->info_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
+	if (req.mode == UDMABUF_EXT_MODE_MOVE) {
+		ret = udmabuf_ext_vacate(&req);
+		if (ret < 0)
+			goto put_fd;
+		if (ret)
+			udmabuf_ext_move_partial(dmabuf);
 	}
 	/* The fd goes live. */
 	fd_install(fd, dmabuf->file);

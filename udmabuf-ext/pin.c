@@ -538,7 +538,9 @@ static long udmabuf_ext_memfd_refs(struct udmabuf_ext_fill_ctx *ctx,
 	long ret = 0;
 
 	folio_batch_init(&fbatch);
-	inode_lock_shared(inode);
+	/* inode_lock_shared(), killable: 6.1 has no helper for it. */
+	if (down_read_killable(&inode->i_rwsem))
+		return -EINTR;
 	if (!udmabuf_ext_seals_ok(seals)) {
 		ret = -EINVAL;
 		goto unlock;
@@ -561,6 +563,8 @@ static long udmabuf_ext_memfd_refs(struct udmabuf_ext_fill_ctx *ctx,
 			    want >= first + folio_nr_pages(folio) ||
 			    !folio_test_uptodate(folio) ||
 			    folio_test_hwpoison(folio) ||
+			    (folio_test_large(folio) &&
+			     folio_test_has_hwpoisoned(folio)) ||
 			    !folio_is_longterm_pinnable(folio) ||
 			    folio_ref_count(folio) > UDMABUF_EXT_MAX_FOLIO_REFS ||
 			    udmabuf_ext_pages_reserve(pages, 2)) {
@@ -590,16 +594,27 @@ unlock:
 	return ret ? ret : taken;
 }
 
+/* Tries at unmapping a temporary mapping. */
+#define UDMABUF_EXT_UNMAP_TRIES	8
+
 /*
  * Unmap the temporary mapping of a memfd. On 6.1 unmapping allocates (maple
- * tree nodes) and can fail; the mapping must not outlive the call, so retry.
- * A fatal signal ends the loop: exit then unmaps everything.
+ * tree nodes) and can fail for a moment: retry. It can also keep failing:
+ * the mapping may have merged with the caller's own mappings of the file,
+ * and unmapping its middle needs a split that vm.max_map_count refuses.
+ * Then the create fails, and the mapping, of the caller's own file, stays.
  */
-static void udmabuf_ext_unmap_temp(unsigned long addr, unsigned long len)
+static int udmabuf_ext_unmap_temp(unsigned long addr, unsigned long len)
 {
-	while (vm_munmap(addr, len) == -ENOMEM &&
-	       !fatal_signal_pending(current))
+	int i, ret;
+
+	for (i = 0; i < UDMABUF_EXT_UNMAP_TRIES; i++) {
+		ret = vm_munmap(addr, len);
+		if (ret != -ENOMEM)
+			break;
 		cond_resched();
+	}
+	return ret;
 }
 
 /*
@@ -646,7 +661,8 @@ static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
 	/* What mmap() requires of the file, whichever way pages are taken. */
 	ret = -EACCES;
 	if (!(file->f_mode & FMODE_READ) ||
-	    (write && !(file->f_mode & FMODE_WRITE)))
+	    (write && (!(file->f_mode & FMODE_WRITE) ||
+		       IS_APPEND(file_inode(file)))))
 		goto put_file;
 	ctx->buf->source |= source;
 
@@ -690,7 +706,8 @@ static int udmabuf_ext_add_memfd(struct udmabuf_ext_fill_ctx *ctx,
 				    size >> PAGE_SHIFT);
 	ctx->mapping = NULL;
 unmap:
-	udmabuf_ext_unmap_temp(maddr, mlen);
+	if (udmabuf_ext_unmap_temp(maddr, mlen) && !ret)
+		ret = -ENOMEM;
 put_file:
 	fput(file);
 	return ret;
@@ -700,34 +717,40 @@ put_file:
  * udmabuf_ext_vacate() - finish a MOVE: leave zero-fill memory behind
  * @req: the request the buffer was made from, in MOVE mode.
  *
- * The pinned pages now belong to the buffer. Each user range is replaced by
- * a fresh private anonymous mapping, as mmap(MAP_FIXED) would, so that the
- * process no longer maps them and reads zeros there. This destroys what the
- * process had in the ranges, so it is the last step of a create, once
- * nothing else can fail: a MOVE that fails earlier leaves them untouched.
+ * The pinned pages now belong to the buffer. Each user range is unmapped,
+ * which either succeeds or leaves the data mapped (it may only have split
+ * the mapping), then mapped again as fresh private anonymous memory with
+ * MAP_FIXED_NOREPLACE, which never unmaps anything, so that the process
+ * reads zeros there. This is the last step of a create, once nothing else
+ * can fail: a MOVE that fails earlier leaves the ranges untouched.
  *
- * Replacing a mapping can fail for lack of memory or of mappings, before or
- * after the old one is unmapped. Each range is tried all the same.
- *
- * Return: 0, or the first negative errno: some range may then still map
- * the buffer's pages, or be unmapped.
+ * Return: 0 if every range now reads zeros; a negative errno if the first
+ * range could not be unmapped (out of memory or of mappings): nothing has
+ * changed; 1 if a later range could not be unmapped (it, and those after
+ * it, still map the buffer's pages) or a range could not be mapped again
+ * (it is left unmapped).
  */
 int udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
 {
-	int ret = 0;
+	bool partial = false;
 	u32 i;
+	int ret;
 
 	for (i = 0; i < req->count; i++) {
 		const struct udmabuf_ext_item *item = &req->items[i];
 		unsigned long addr;
 
+		ret = vm_munmap(item->start, item->size);
+		if (ret)
+			return i ? 1 : ret;
 		addr = vm_mmap(NULL, item->start, item->size,
 			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
-		if (IS_ERR_VALUE(addr) && !ret)
-			ret = (long)addr;
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       0);
+		if (IS_ERR_VALUE(addr))
+			partial = true;
 	}
-	return ret;
+	return partial;
 }
 
 /**
