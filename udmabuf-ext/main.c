@@ -259,18 +259,13 @@ static long udmabuf_ext_ioctl_ext_create(struct udmabuf_ext_create __user *uarg)
 		goto put_fd;
 	}
 	/*
-	 * MOVE takes the caller's data last, once nothing else can fail. If
-	 * the first range cannot be unmapped, nothing changed and the create
-	 * fails. Past that, the buffer may hold the only copy of some data, so
-	 * the create succeeds; a range left behind is reported and charged.
+	 * MOVE takes the caller's data last, once nothing else can fail. A
+	 * range it could not replace may be a hole whose data only the buffer
+	 * has, so the create succeeds; the buffer reports it and is charged,
+	 * as the range may instead still map its pages.
 	 */
-	if (req.mode == UDMABUF_EXT_MODE_MOVE) {
-		ret = udmabuf_ext_vacate(&req);
-		if (ret < 0)
-			goto put_fd;
-		if (ret)
-			udmabuf_ext_move_partial(dmabuf);
-	}
+	if (req.mode == UDMABUF_EXT_MODE_MOVE && udmabuf_ext_vacate(&req))
+		udmabuf_ext_move_partial(dmabuf);
 	/* The fd goes live. */
 	fd_install(fd, dmabuf->file);
 	kfree(items);

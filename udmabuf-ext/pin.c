@@ -717,36 +717,33 @@ put_file:
  * udmabuf_ext_vacate() - finish a MOVE: leave zero-fill memory behind
  * @req: the request the buffer was made from, in MOVE mode.
  *
- * The pinned pages now belong to the buffer. Each user range is unmapped,
- * which either succeeds or leaves the data mapped (it may only have split
- * the mapping), then mapped again as fresh private anonymous memory with
- * MAP_FIXED_NOREPLACE, which never unmaps anything, so that the process
- * reads zeros there. This is the last step of a create, once nothing else
- * can fail: a MOVE that fails earlier leaves the ranges untouched.
+ * The pinned pages now belong to the buffer. Each user range is replaced by
+ * a fresh private anonymous mapping, as mmap(MAP_FIXED) would, in one step
+ * under mmap_lock, so that other threads of the process never see a hole:
+ * they read the old pages or zeros. This destroys what the process had in
+ * the ranges, so it is the last step of a create, once nothing else can
+ * fail: a MOVE that fails earlier leaves them untouched.
  *
- * Return: 0 if every range now reads zeros; a negative errno if the first
- * range could not be unmapped (out of memory or of mappings): nothing has
- * changed; 1 if a later range could not be unmapped (it, and those after
- * it, still map the buffer's pages) or a range could not be mapped again
- * (it is left unmapped).
+ * Replacing a mapping can fail for lack of memory or of mappings, before the
+ * old mapping is gone (the range still maps the buffer's pages) or after it
+ * (the range is a hole, and only the buffer has the data). Either way the
+ * buffer is kept; each range is tried all the same.
+ *
+ * Return: 0 if every range now reads zeros, 1 if some range could not be
+ * replaced.
  */
 int udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
 {
 	bool partial = false;
 	u32 i;
-	int ret;
 
 	for (i = 0; i < req->count; i++) {
 		const struct udmabuf_ext_item *item = &req->items[i];
 		unsigned long addr;
 
-		ret = vm_munmap(item->start, item->size);
-		if (ret)
-			return i ? 1 : ret;
 		addr = vm_mmap(NULL, item->start, item->size,
 			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			       0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
 		if (IS_ERR_VALUE(addr))
 			partial = true;
 	}
