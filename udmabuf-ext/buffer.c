@@ -384,6 +384,16 @@ static void udmabuf_ext_uncharge(struct udmabuf_ext_buf *buf)
 	buf->charged_mm = NULL;
 }
 
+/* Record @nr pages added to @mm's pinned_vm, to be taken back at release. */
+static void udmabuf_ext_charged(struct udmabuf_ext_buf *buf,
+				struct mm_struct *mm, unsigned long nr)
+{
+	mmgrab(mm);
+	buf->charged_mm = mm;
+	buf->nr_charged = nr;
+	atomic_long_add(nr, &udmabuf_ext_stats.charged_pages);
+}
+
 /*
  * Charge @nr pinned pages to the caller's pinned_vm against RLIMIT_MEMLOCK,
  * as mlock() and RDMA do. The mm is held with mmgrab() (not mmget()): only
@@ -401,10 +411,7 @@ static int udmabuf_ext_charge(struct udmabuf_ext_buf *buf, unsigned long nr)
 		atomic64_sub(nr, &mm->pinned_vm);
 		return -ENOMEM;
 	}
-	mmgrab(mm);
-	buf->charged_mm = mm;
-	buf->nr_charged = nr;
-	atomic_long_add(nr, &udmabuf_ext_stats.charged_pages);
+	udmabuf_ext_charged(buf, mm, nr);
 	return 0;
 }
 
@@ -425,13 +432,11 @@ void udmabuf_ext_move_partial(struct dma_buf *dmabuf)
 	unsigned long nr = buf->pages.nr_pages;
 
 	buf->info_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
-	if (buf->charged_mm)
+	/* MOVE is not charged at creation: this is its only charge. */
+	if (WARN_ON_ONCE(buf->charged_mm))
 		return;
 	atomic64_add(nr, &mm->pinned_vm);
-	mmgrab(mm);
-	buf->charged_mm = mm;
-	buf->nr_charged = nr;
-	atomic_long_add(nr, &udmabuf_ext_stats.charged_pages);
+	udmabuf_ext_charged(buf, mm, nr);
 }
 
 /* Reserve @nr pages of the module-wide cap. */

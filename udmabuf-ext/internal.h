@@ -197,6 +197,6 @@ int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused);
 int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
 		     const struct udmabuf_ext_request *req);
 void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf);
-int udmabuf_ext_vacate(const struct udmabuf_ext_request *req);
+bool udmabuf_ext_vacate(const struct udmabuf_ext_request *req);
 
 #endif /* UDMABUF_EXT_INTERNAL_H */

@@ -227,9 +227,10 @@ struct udmabuf_ext_fill_ctx {
  * Returns UDMABUF_EXT_SOURCE_* bits or a negative errno.
  */
 static int udmabuf_ext_check_vmas(struct mm_struct *mm, unsigned long start,
-				  unsigned long end, bool write, bool move,
-				  bool copy)
+				  unsigned long end, bool write, u32 mode)
 {
+	bool move = mode == UDMABUF_EXT_MODE_MOVE;
+	bool copy = mode == UDMABUF_EXT_MODE_COPY;
 	unsigned long addr = start;
 	int source = 0;
 
@@ -444,15 +445,13 @@ static int udmabuf_ext_add_range(struct udmabuf_ext_fill_ctx *ctx,
 	struct udmabuf_ext_buf *buf = ctx->buf;
 	struct mm_struct *mm = current->mm;
 	bool write = ctx->gup_flags & FOLL_WRITE;
-	bool move = buf->mode == UDMABUF_EXT_MODE_MOVE;
 	unsigned int gup_flags;
 	int ret;
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	ret = udmabuf_ext_check_vmas(mm, start, start + (nr << PAGE_SHIFT),
-				     write, move,
-				     buf->mode == UDMABUF_EXT_MODE_COPY);
+				     write, buf->mode);
 	if (ret < 0)
 		goto unlock;
 	if (!ctx->mapping)
@@ -566,8 +565,13 @@ static long udmabuf_ext_memfd_refs(struct udmabuf_ext_fill_ctx *ctx,
 			    (folio_test_large(folio) &&
 			     folio_test_has_hwpoisoned(folio)) ||
 			    !folio_is_longterm_pinnable(folio) ||
-			    folio_ref_count(folio) > UDMABUF_EXT_MAX_FOLIO_REFS ||
-			    udmabuf_ext_pages_reserve(pages, 2)) {
+			    folio_ref_count(folio) > UDMABUF_EXT_MAX_FOLIO_REFS) {
+				stop = true;
+				folio_put(folio);
+				continue;
+			}
+			ret = udmabuf_ext_pages_reserve(pages, 2);
+			if (ret) {
 				stop = true;
 				folio_put(folio);
 				continue;
@@ -583,10 +587,10 @@ static long udmabuf_ext_memfd_refs(struct udmabuf_ext_fill_ctx *ctx,
 			taken += n;
 		}
 		folio_batch_init(&fbatch);
-		if (fatal_signal_pending(current)) {
+		if (!ret && fatal_signal_pending(current))
 			ret = -EINTR;
+		if (ret)
 			break;
-		}
 		cond_resched();
 	}
 unlock:
@@ -729,10 +733,9 @@ put_file:
  * (the range is a hole, and only the buffer has the data). Either way the
  * buffer is kept; each range is tried all the same.
  *
- * Return: 0 if every range now reads zeros, 1 if some range could not be
- * replaced.
+ * Return: true if some range could not be replaced.
  */
-int udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
+bool udmabuf_ext_vacate(const struct udmabuf_ext_request *req)
 {
 	bool partial = false;
 	u32 i;
