@@ -31,18 +31,6 @@
 #define MAX_NTH		5000
 #define DBG		"/sys/kernel/debug/"
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 /* Fail what GFP_KERNEL and user copies do, quietly: no stack dumps. */
 static int inject_setup(void)
 {
@@ -59,7 +47,7 @@ static int inject_setup(void)
 	int ret;
 
 	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		ret = write_str(knobs[i][0], knobs[i][1]);
+		ret = ub_write_str(knobs[i][0], knobs[i][1]);
 		if (ret)
 			return ret;
 	}

@@ -31,18 +31,6 @@
 #define MAX_SEG		(64u << 10)
 #define DDEBUG		"/sys/kernel/debug/dynamic_debug/control"
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 static int kmsg_open_end(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -212,7 +200,7 @@ FIXTURE_SETUP(seg)
 	self->vgem = ub_drm_open("vgem");
 	self->cirrus = ub_drm_open("cirrus");
 	self->expect_iommu = getenv("UB_EXPECT_IOMMU") != NULL;
-	if (write_str(DDEBUG, "module udmabuf_ext +p"))
+	if (ub_write_str(DDEBUG, "module udmabuf_ext +p"))
 		SKIP(return, "no dynamic debug control (%s)", DDEBUG);
 	self->kmsg = kmsg_open_end();
 	ASSERT_LE(0, self->kmsg);
@@ -220,7 +208,7 @@ FIXTURE_SETUP(seg)
 
 FIXTURE_TEARDOWN(seg)
 {
-	write_str(DDEBUG, "module udmabuf_ext -p");
+	ub_write_str(DDEBUG, "module udmabuf_ext -p");
 	if (self->vgem >= 0)
 		close(self->vgem);
 	if (self->cirrus >= 0)

@@ -35,19 +35,6 @@
 #define MB		(1ul << 20)
 #define NR_PASSED	4
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
-
 static long read_key(const char *path, const char *key)
 {
 	char line[256];
@@ -73,7 +60,7 @@ static int cg_setup(char *group, size_t len, unsigned long max_mb)
 	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
 		return -errno;
-	ret = write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
+	ret = ub_write_str(CG_ROOT "/cgroup.subtree_control", "+memory");
 	if (ret)
 		return ret;
 	snprintf(group, len, CG_ROOT "/ub-oom-%d", getpid());
@@ -81,11 +68,11 @@ static int cg_setup(char *group, size_t len, unsigned long max_mb)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/memory.max", group);
 	snprintf(val, sizeof(val), "%lu", max_mb * MB);
-	ret = write_file(path, val);
+	ret = ub_write_str(path, val);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/memory.swap.max", group);
-	write_file(path, "0");	/* absent without swap accounting */
+	ub_write_str(path, "0");	/* absent without swap accounting */
 	return 0;
 }
 
@@ -149,7 +136,7 @@ static int victim(const char *group, int sock, int dev, int round)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", group);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_file(path, pid))
+	if (ub_write_str(path, pid))
 		return 10;
 	for (i = 0; i < NR_PASSED; i++) {
 		if (made[i].memfd) {

@@ -104,6 +104,20 @@ static inline int ub_info(int dev, int fd, struct udmabuf_ext_info *info)
 	return ioctl(dev, UDMABUF_EXT_INFO, info) ? -errno : 0;
 }
 
+/* Write @s to the file @path (a sysfs, procfs or debugfs knob): 0 or -errno. */
+static inline int ub_write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	n = n < 0 ? -errno : n == (ssize_t)strlen(s) ? 0 : -EIO;
+	close(fd);
+	return n;
+}
+
 /* A number from the file @dir@name, or -1 if it cannot be read. */
 static inline long ub_read_long(const char *dir, const char *name)
 {
