@@ -7,8 +7,14 @@
  * to that file, so the release op runs when all of them are gone. The pages,
  * the RLIMIT_MEMLOCK charge and the owner pid are held until then.
  *
+ * Views: every view of a buffer covers the same whole pages from the first
+ * one: the scatterlist (whose addresses and lengths are PAGE_SIZE aligned,
+ * as include/linux/dma-buf.h requires of map_dma_buf), the page arrays
+ * importers build from it, vmap and mmap. The first item's data starts
+ * data_offset bytes into the first page in all of them.
+ *
  * Locking: buf->lock protects the attachment list, each attachment's mapped
- * table and the kernel mapping. It is taken inside the dma-buf core's locks
+ * tables and the kernel mapping. It is taken inside the dma-buf core's locks
  * (dmabuf->lock or the reservation lock, depending on the kernel version) and
  * takes none of its own. udmabuf_ext_list_lock protects the list of live
  * buffers and nests outside buf->lock.
@@ -38,13 +44,27 @@ static atomic64_t udmabuf_ext_next_id;
  * struct udmabuf_ext_attachment - one importer's view of a buffer
  * @node: entry in &udmabuf_ext_buf.attachments.
  * @dev: the importing device.
- * @sgt: the table mapped for @dev, or NULL when not mapped.
- * @dir: the direction @sgt was mapped with; syncs and the unmap use it.
+ * @mappings: the tables mapped for @dev, &struct udmabuf_ext_mapping.
  */
 struct udmabuf_ext_attachment {
 	struct list_head node;
 	struct device *dev;
-	struct sg_table *sgt;
+	struct list_head mappings;
+};
+
+/**
+ * struct udmabuf_ext_mapping - one table returned by map_dma_buf
+ * @node: entry in &udmabuf_ext_attachment.mappings.
+ * @sgt: the table, mapped for the attachment's device.
+ * @dir: the direction @sgt was mapped with; syncs and the unmap use it.
+ *
+ * Each map_dma_buf call builds and maps a table of its own, as the dma-buf
+ * documentation expects of an exporter that does not cache them, so one
+ * attachment may have several at once.
+ */
+struct udmabuf_ext_mapping {
+	struct list_head node;
+	struct sg_table sgt;
 	enum dma_data_direction dir;
 };
 
@@ -63,6 +83,7 @@ static int udmabuf_ext_attach(struct dma_buf *dmabuf,
 	if (!a)
 		return -ENOMEM;
 	a->dev = attach->dev;
+	INIT_LIST_HEAD(&a->mappings);
 	attach->priv = a;
 
 	mutex_lock(&buf->lock);
@@ -73,13 +94,38 @@ static int udmabuf_ext_attach(struct dma_buf *dmabuf,
 	return 0;
 }
 
+/* Unmap and free a mapped table. */
+static void udmabuf_ext_unmap_one(struct udmabuf_ext_buf *buf,
+				  struct udmabuf_ext_attachment *a,
+				  struct udmabuf_ext_mapping *m)
+{
+	lockdep_assert_held(&buf->lock);
+
+	list_del(&m->node);
+	/* Unmap as mapped, whatever direction the importer passes. */
+	dma_unmap_sgtable(a->dev, &m->sgt, m->dir, 0);
+	sg_free_table(&m->sgt);
+	kfree(m);
+	atomic_long_dec(&udmabuf_ext_stats.mappings);
+}
+
+/*
+ * An importer must unmap its tables before it detaches. One that does not
+ * would leave the device's mappings (IOMMU entries, swiotlb bounce buffers)
+ * behind for ever: unmap them here, and say so once.
+ */
 static void udmabuf_ext_detach(struct dma_buf *dmabuf,
 			       struct dma_buf_attachment *attach)
 {
 	struct udmabuf_ext_buf *buf = dmabuf->priv;
 	struct udmabuf_ext_attachment *a = attach->priv;
+	struct udmabuf_ext_mapping *m, *tmp;
 
 	mutex_lock(&buf->lock);
+	if (!list_empty(&a->mappings))
+		dev_warn_once(a->dev, "udmabuf-ext: detached with tables still mapped; unmapping them\n");
+	list_for_each_entry_safe(m, tmp, &a->mappings, node)
+		udmabuf_ext_unmap_one(buf, a, m);
 	list_del(&a->node);
 	buf->nr_attachments--;
 	mutex_unlock(&buf->lock);
@@ -90,17 +136,14 @@ static void udmabuf_ext_detach(struct dma_buf *dmabuf,
 /*
  * Build the scatterlist for a device whose segments may not exceed @max_seg
  * bytes (a multiple of PAGE_SIZE). Each run becomes as few entries as that
- * allows, so a huge page is one entry when the device accepts it. The table
- * starts at the data offset: DMA addresses address the data, while page
- * iterators still see every page of the buffer.
+ * allows, so a huge page is one entry when the device accepts it. Every
+ * entry starts and ends on a page boundary.
  */
-static struct sg_table *udmabuf_ext_build_sgt(struct udmabuf_ext_buf *buf,
-					      unsigned int max_seg)
+static int udmabuf_ext_build_sgt(struct udmabuf_ext_buf *buf,
+				 struct sg_table *sgt, unsigned int max_seg)
 {
 	struct udmabuf_ext_run run;
 	struct scatterlist *sg;
-	struct sg_table *sgt;
-	unsigned long skip;
 	unsigned int nents = 0;
 	size_t pos = 0;
 	int ret;
@@ -109,40 +152,22 @@ static struct sg_table *udmabuf_ext_build_sgt(struct udmabuf_ext_buf *buf,
 	while (udmabuf_ext_next_run(&buf->pages, &pos, &run))
 		nents += DIV_ROUND_UP(run.nr << PAGE_SHIFT, max_seg);
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
 	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
-	if (ret) {
-		kfree(sgt);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		return ret;
 
 	sg = sgt->sgl;
-	skip = buf->data_offset;
 	pos = 0;
 	while (udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
-		unsigned long len = run.nr << PAGE_SHIFT;
-		unsigned long off = skip;
+		unsigned long len = run.nr << PAGE_SHIFT, off;
 
-		while (off < len) {
-			unsigned int seg = min_t(unsigned long, len - off,
-						 max_seg - (off & ~PAGE_MASK));
-
+		for (off = 0; off < len; off += max_seg) {
 			sg_set_page(sg, nth_page(run.page, off >> PAGE_SHIFT),
-				    seg, off & ~PAGE_MASK);
+				    min_t(unsigned long, len - off, max_seg), 0);
 			sg = sg_next(sg);
-			off += seg;
 		}
-		skip = 0;
 	}
-	return sgt;
-}
-
-static void udmabuf_ext_free_sgt(struct sg_table *sgt)
-{
-	sg_free_table(sgt);
-	kfree(sgt);
+	return 0;
 }
 
 static struct sg_table *udmabuf_ext_map(struct dma_buf_attachment *attach,
@@ -150,8 +175,8 @@ static struct sg_table *udmabuf_ext_map(struct dma_buf_attachment *attach,
 {
 	struct udmabuf_ext_buf *buf = attach->dmabuf->priv;
 	struct udmabuf_ext_attachment *a = attach->priv;
+	struct udmabuf_ext_mapping *m;
 	unsigned int max_seg;
-	struct sg_table *sgt;
 	int ret;
 
 	/*
@@ -166,14 +191,12 @@ static struct sg_table *udmabuf_ext_map(struct dma_buf_attachment *attach,
 	max_seg = max_t(unsigned int, dma_get_max_seg_size(a->dev) & PAGE_MASK,
 			PAGE_SIZE);
 
-	mutex_lock(&buf->lock);
-	if (a->sgt) {
-		sgt = ERR_PTR(-EBUSY);
-		goto unlock;
-	}
-	sgt = udmabuf_ext_build_sgt(buf, max_seg);
-	if (IS_ERR(sgt))
-		goto unlock;
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	ret = udmabuf_ext_build_sgt(buf, &m->sgt, max_seg);
+	if (ret)
+		goto free_mapping;
 	/*
 	 * The same pages may be in several buffers at once (one memfd range or
 	 * user range made into two buffers), so one device may map them twice.
@@ -181,20 +204,25 @@ static struct sg_table *udmabuf_ext_map(struct dma_buf_attachment *attach,
 	 * caches themselves; map without the sync and sync explicitly, which
 	 * is the same cache maintenance.
 	 */
-	ret = dma_map_sgtable(a->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
-	if (ret) {
-		udmabuf_ext_free_sgt(sgt);
-		sgt = ERR_PTR(ret);
-		goto unlock;
-	}
-	dma_sync_sgtable_for_device(a->dev, sgt, dir);
-	a->sgt = sgt;
-	a->dir = dir;
-	dev_dbg(a->dev, "udmabuf-ext: buffer %llu mapped, %u segments\n",
-		buf->id, sgt->nents);
-unlock:
+	ret = dma_map_sgtable(a->dev, &m->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto free_table;
+	dma_sync_sgtable_for_device(a->dev, &m->sgt, dir);
+	m->dir = dir;
+
+	mutex_lock(&buf->lock);
+	list_add(&m->node, &a->mappings);
 	mutex_unlock(&buf->lock);
-	return sgt;
+	atomic_long_inc(&udmabuf_ext_stats.mappings);
+	dev_dbg(a->dev, "udmabuf-ext: buffer %llu mapped, %u segments\n",
+		buf->id, m->sgt.nents);
+	return &m->sgt;
+
+free_table:
+	sg_free_table(&m->sgt);
+free_mapping:
+	kfree(m);
+	return ERR_PTR(ret);
 }
 
 static void udmabuf_ext_unmap(struct dma_buf_attachment *attach,
@@ -203,13 +231,14 @@ static void udmabuf_ext_unmap(struct dma_buf_attachment *attach,
 {
 	struct udmabuf_ext_buf *buf = attach->dmabuf->priv;
 	struct udmabuf_ext_attachment *a = attach->priv;
+	struct udmabuf_ext_mapping *m;
 
 	mutex_lock(&buf->lock);
-	if (a->sgt == sgt) {
-		/* Unmap as mapped, whatever direction the importer passes. */
-		dma_unmap_sgtable(a->dev, sgt, a->dir, 0);
-		udmabuf_ext_free_sgt(sgt);
-		a->sgt = NULL;
+	list_for_each_entry(m, &a->mappings, node) {
+		if (&m->sgt == sgt) {
+			udmabuf_ext_unmap_one(buf, a, m);
+			break;
+		}
 	}
 	mutex_unlock(&buf->lock);
 }
@@ -223,15 +252,17 @@ static int udmabuf_ext_cpu_access(struct dma_buf *dmabuf, bool begin)
 {
 	struct udmabuf_ext_buf *buf = dmabuf->priv;
 	struct udmabuf_ext_attachment *a;
+	struct udmabuf_ext_mapping *m;
 
 	mutex_lock(&buf->lock);
 	list_for_each_entry(a, &buf->attachments, node) {
-		if (!a->sgt)
-			continue;
-		if (begin)
-			dma_sync_sgtable_for_cpu(a->dev, a->sgt, a->dir);
-		else
-			dma_sync_sgtable_for_device(a->dev, a->sgt, a->dir);
+		list_for_each_entry(m, &a->mappings, node) {
+			if (begin)
+				dma_sync_sgtable_for_cpu(a->dev, &m->sgt, m->dir);
+			else
+				dma_sync_sgtable_for_device(a->dev, &m->sgt,
+							    m->dir);
+		}
 	}
 	mutex_unlock(&buf->lock);
 	return 0;
@@ -296,9 +327,7 @@ static int udmabuf_ext_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 }
 
 /*
- * The kernel mapping starts at the data offset, like DMA addresses. When
- * there is one, a zeroed pad page follows the last page, so that all
- * dmabuf->size bytes from the returned address are mapped.
+ * The kernel mapping of the whole pages, like every other view.
  *
  * Read-only buffers never get here: their ops have no vmap (see below).
  */
@@ -317,18 +346,10 @@ static int udmabuf_ext_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		ret = -EBUSY;
 		goto unlock;
 	}
-	if (buf->data_offset) {
-		buf->vpad = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!buf->vpad) {
-			ret = -ENOMEM;
-			goto unlock;
-		}
-		n++;
-	}
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
 	if (!pages) {
 		ret = -ENOMEM;
-		goto free_pad;
+		goto unlock;
 	}
 	while (udmabuf_ext_next_run(&buf->pages, &pos, &run)) {
 		unsigned long j;
@@ -336,23 +357,15 @@ static int udmabuf_ext_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		for (j = 0; j < run.nr; j++)
 			pages[i++] = nth_page(run.page, j);
 	}
-	if (buf->vpad)
-		pages[i] = buf->vpad;
 	vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
 	kvfree(pages);
 	if (!vaddr) {
 		ret = -ENOMEM;
-		goto free_pad;
+		goto unlock;
 	}
 	buf->vaddr = vaddr;
-	iosys_map_set_vaddr(map, vaddr + buf->data_offset);
+	iosys_map_set_vaddr(map, vaddr);
 	atomic_long_inc(&udmabuf_ext_stats.vmaps);
-	goto unlock;
-
-free_pad:
-	if (buf->vpad)
-		__free_page(buf->vpad);
-	buf->vpad = NULL;
 unlock:
 	mutex_unlock(&buf->lock);
 	return ret;
@@ -366,90 +379,9 @@ static void udmabuf_ext_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	if (buf->vaddr) {
 		vunmap(buf->vaddr);
 		buf->vaddr = NULL;
-		if (buf->vpad)
-			__free_page(buf->vpad);
-		buf->vpad = NULL;
 		atomic_long_dec(&udmabuf_ext_stats.vmaps);
 	}
 	mutex_unlock(&buf->lock);
-}
-
-static void udmabuf_ext_uncharge(struct udmabuf_ext_buf *buf)
-{
-	if (!buf->charged_mm)
-		return;
-	atomic64_sub(buf->nr_charged, &buf->charged_mm->pinned_vm);
-	atomic_long_sub(buf->nr_charged, &udmabuf_ext_stats.charged_pages);
-	mmdrop(buf->charged_mm);
-	buf->charged_mm = NULL;
-}
-
-/* Record @nr pages added to @mm's pinned_vm, to be taken back at release. */
-static void udmabuf_ext_charged(struct udmabuf_ext_buf *buf,
-				struct mm_struct *mm, unsigned long nr)
-{
-	mmgrab(mm);
-	buf->charged_mm = mm;
-	buf->nr_charged = nr;
-	atomic_long_add(nr, &udmabuf_ext_stats.charged_pages);
-}
-
-/*
- * Charge @nr pinned pages to the caller's pinned_vm against RLIMIT_MEMLOCK,
- * as mlock() and RDMA do. The mm is held with mmgrab() (not mmget()): only
- * the counter is needed after the process exits, not the address space.
- */
-static int udmabuf_ext_charge(struct udmabuf_ext_buf *buf, unsigned long nr)
-{
-	struct mm_struct *mm = current->mm;
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-
-	if (!nr)
-		return 0;
-	if (atomic64_add_return(nr, &mm->pinned_vm) > limit &&
-	    !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(nr, &mm->pinned_vm);
-		return -ENOMEM;
-	}
-	udmabuf_ext_charged(buf, mm, nr);
-	return 0;
-}
-
-/**
- * udmabuf_ext_move_partial() - account a MOVE that could not vacate
- * @dmabuf: a MOVE buffer of ours, uncharged, not yet installed in an fd
- *	(nobody else sees it change).
- *
- * Some range may still map the buffer's pages, as with PIN: count the
- * buffer in pinned_vm like PIN's, beyond RLIMIT_MEMLOCK if need be (the data
- * cannot be handed back), so that the limit still bounds what the process
- * can pin next, and say so in the buffer's flags.
- */
-void udmabuf_ext_move_partial(struct dma_buf *dmabuf)
-{
-	struct udmabuf_ext_buf *buf = dmabuf->priv;
-	struct mm_struct *mm = current->mm;
-	unsigned long nr = buf->pages.nr_pages;
-
-	buf->info_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
-	/* MOVE is not charged at creation: this is its only charge. */
-	if (WARN_ON_ONCE(buf->charged_mm))
-		return;
-	atomic64_add(nr, &mm->pinned_vm);
-	udmabuf_ext_charged(buf, mm, nr);
-}
-
-/* Reserve @nr pages of the module-wide cap. */
-static int udmabuf_ext_reserve(unsigned long nr)
-{
-	unsigned long mb = READ_ONCE(udmabuf_ext_total_limit_mb);
-	unsigned long limit = mb ? mb << (20 - PAGE_SHIFT) : totalram_pages() / 2;
-
-	if (atomic_long_add_return(nr, &udmabuf_ext_stats.pages) > limit) {
-		atomic_long_sub(nr, &udmabuf_ext_stats.pages);
-		return -ENOSPC;
-	}
-	return 0;
 }
 
 static void udmabuf_ext_release(struct dma_buf *dmabuf)
@@ -465,7 +397,7 @@ static void udmabuf_ext_release(struct dma_buf *dmabuf)
 	udmabuf_ext_put_pages(buf);
 	if (buf->mode == UDMABUF_EXT_MODE_MOVE)
 		atomic_long_sub(nr, &udmabuf_ext_stats.moved_pages);
-	udmabuf_ext_uncharge(buf);
+	udmabuf_ext_uncharge(&buf->charge);
 	atomic_long_sub(nr, &udmabuf_ext_stats.pages);
 	atomic_long_sub(udmabuf_ext_meta_bytes(buf),
 			&udmabuf_ext_stats.meta_bytes);
@@ -513,6 +445,39 @@ bool udmabuf_ext_is_ours(const struct dma_buf *dmabuf)
 	       dmabuf->ops == &udmabuf_ext_dmabuf_ro_ops;
 }
 
+/*
+ * Take the pages of every item of @req into @buf, in order. On error the
+ * pages taken so far stay in @buf for the caller to release.
+ */
+static int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
+			    const struct udmabuf_ext_request *req)
+{
+	struct udmabuf_ext_fill_ctx ctx = {
+		.buf = buf,
+		/* One pin call's pointers: allocated by the first that needs it. */
+		.chunk_len = min_t(unsigned long, req->nr_pages,
+				   PAGE_SIZE / sizeof(struct page *)),
+		/* COPY only reads the source; the copy is the buffer's own. */
+		.write = !(req->flags & UDMABUF_EXT_FLAGS_READ_ONLY) &&
+			 buf->mode != UDMABUF_EXT_MODE_COPY,
+	};
+	int ret = 0;
+	u32 i;
+
+	for (i = 0; i < req->count && !ret; i++) {
+		const struct udmabuf_ext_item *item = &req->items[i];
+
+		if (item->kind == UDMABUF_EXT_ITEM_MEMFD) {
+			buf->source |= UDMABUF_EXT_SOURCE_MEMFD;
+			ret = udmabuf_ext_memfd_fill(&ctx, item);
+		} else {
+			ret = udmabuf_ext_user_fill(&ctx, item);
+		}
+	}
+	kfree(ctx.chunk);
+	return ret;
+}
+
 /**
  * udmabuf_ext_export() - create a buffer and its dma-buf
  * @req: a validated request.
@@ -542,17 +507,15 @@ struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req)
 	if (req->dropin)
 		buf->info_flags |= UDMABUF_EXT_INFO_DROPIN;
 
-	ret = udmabuf_ext_reserve(req->nr_pages);
+	/* Charged before the pages are taken, so nothing is taken in vain. */
+	ret = udmabuf_ext_charge(&buf->charge, req->nr_locked,
+				 req->nr_pages - req->nr_locked);
 	if (ret)
 		goto free_buf;
-	if (req->mode == UDMABUF_EXT_MODE_PIN) {
-		ret = udmabuf_ext_charge(buf, req->nr_user_pages);
-		if (ret)
-			goto unreserve;
-	}
 	ret = udmabuf_ext_pages_init(&buf->pages, req->nr_pages);
 	if (ret)
 		goto uncharge;
+	atomic_long_add(req->nr_pages, &udmabuf_ext_stats.pages);
 	ret = udmabuf_ext_fill(buf, req);
 	if (ret)
 		goto put_pages;
@@ -596,10 +559,9 @@ struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req)
 put_pages:
 	udmabuf_ext_put_pages(buf);
 	udmabuf_ext_pages_fini(&buf->pages);
-uncharge:
-	udmabuf_ext_uncharge(buf);
-unreserve:
 	atomic_long_sub(req->nr_pages, &udmabuf_ext_stats.pages);
+uncharge:
+	udmabuf_ext_uncharge(&buf->charge);
 free_buf:
 	mutex_destroy(&buf->lock);
 	kfree(buf);
@@ -625,7 +587,7 @@ void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
 	info->buf_flags = buf->info_flags;
 	info->nr_pages = buf->pages.nr_pages;
 	info->nr_segments = buf->pages.nr_runs;
-	info->nr_charged = buf->nr_charged;
+	info->nr_charged = buf->charge.locked;
 	info->meta_bytes = udmabuf_ext_meta_bytes(buf);
 	info->owner_pid = udmabuf_ext_owner_vnr(buf);
 	info->id = buf->id;
@@ -653,7 +615,7 @@ int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused)
 			   buf->pages.nr_pages << PAGE_SHIFT,
 			   udmabuf_ext_mode_names[buf->mode], buf->source,
 			   buf->info_flags, buf->pages.nr_pages,
-			   buf->pages.nr_runs, buf->nr_charged,
+			   buf->pages.nr_runs, buf->charge.locked,
 			   buf->nr_attachments, !!buf->vaddr);
 		mutex_unlock(&buf->lock);
 	}

@@ -11,6 +11,7 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 
 #include "udmabuf-ext.h"	/* uapi */
 
@@ -76,11 +77,55 @@ static inline bool udmabuf_ext_next_run(const struct udmabuf_ext_pages *p,
 	return true;
 }
 
+/**
+ * struct udmabuf_ext_cursor - a position in a run list, page by page
+ * @pos: the word after the current run.
+ * @run: the current run.
+ * @off: the page's index in @run.
+ */
+struct udmabuf_ext_cursor {
+	size_t pos;
+	struct udmabuf_ext_run run;
+	unsigned long off;
+};
+
+/* pages.c */
 int udmabuf_ext_pages_init(struct udmabuf_ext_pages *p, unsigned long max_pages);
+int udmabuf_ext_pages_reserve(struct udmabuf_ext_pages *p, size_t words);
 void udmabuf_ext_pages_add(struct udmabuf_ext_pages *p, struct page *page,
 			   unsigned long nr, unsigned long bits);
 void udmabuf_ext_pages_shrink(struct udmabuf_ext_pages *p);
 void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p);
+void udmabuf_ext_pages_first(const struct udmabuf_ext_pages *p,
+			     struct udmabuf_ext_cursor *cur);
+struct page *udmabuf_ext_pages_next(const struct udmabuf_ext_pages *p,
+				    struct udmabuf_ext_cursor *cur);
+struct udmabuf_ext_fill_ctx;
+int udmabuf_ext_pages_copy(struct udmabuf_ext_fill_ctx *ctx, unsigned long nr,
+			   int (*fill)(void *arg, struct page *page,
+				       unsigned long n),
+			   void *arg);
+
+/**
+ * struct udmabuf_ext_charge - what a buffer was charged, and to whom
+ * @user: the user whose locked_vm holds @locked pages against
+ *	RLIMIT_MEMLOCK (get_uid()); NULL if nothing was, or the creator had
+ *	CAP_IPC_LOCK.
+ * @mm: the creator's mm, whose pinned_vm shows @locked pages (mmgrab());
+ *	NULL if @locked is 0.
+ * @locked: pages pinned from user address ranges (PIN, MOVE).
+ * @uid: the user whose user_limit_mb counts @counted pages.
+ * @counted: other pages counted against user_limit_mb; 0 with CAP_IPC_LOCK.
+ *
+ * See account.c for the rules.
+ */
+struct udmabuf_ext_charge {
+	struct user_struct *user;
+	struct mm_struct *mm;
+	unsigned long locked;
+	kuid_t uid;
+	unsigned long counted;
+};
 
 /**
  * struct udmabuf_ext_buf - one exported buffer
@@ -91,23 +136,21 @@ void udmabuf_ext_pages_fini(struct udmabuf_ext_pages *p);
  * @dirty_on_release: the pages may have been written and are dirtied when
  *	released.
  * @data_offset: where the first item's first byte sits in the first page.
+ *	Informational: every view of the buffer starts at the first page.
  * @mode: UDMABUF_EXT_MODE_PIN, _COPY or _MOVE.
  * @source: UDMABUF_EXT_SOURCE_* bits.
  * @info_flags: UDMABUF_EXT_INFO_* bits.
- * @charged_mm: the mm whose pinned_vm was charged @nr_charged pages, held
- *	with mmgrab() so the charge can be returned after the process exits.
- * @nr_charged: pages charged to @charged_mm.
+ * @charge: what the buffer was charged (account.c), returned at release.
  * @owner: the creating thread group.
  * @id: unique id, for debugfs and the info ioctl.
  * @dmabuf: the exported dma-buf.
  * @node: entry in the global buffer list, under udmabuf_ext_list_lock.
- * @lock: protects @attachments, @nr_attachments, @vaddr and @vpad.
+ * @lock: protects @attachments, @nr_attachments, each attachment's mapped
+ *	tables, and @vaddr.
  * @attachments: list of &struct udmabuf_ext_attachment.
  * @nr_attachments: length of @attachments.
  * @vaddr: kernel mapping of the pages while vmapped (the dma-buf core counts
  *	vmap users, so the exporter sees one vmap at a time).
- * @vpad: page mapped after the last one while vmapped with a data offset, so
- *	that the byte view of the buffer stays in mapped memory.
  */
 struct udmabuf_ext_buf {
 	struct udmabuf_ext_pages pages;
@@ -117,8 +160,7 @@ struct udmabuf_ext_buf {
 	u32 mode;
 	u32 source;
 	u32 info_flags;
-	struct mm_struct *charged_mm;
-	unsigned long nr_charged;
+	struct udmabuf_ext_charge charge;
 	struct pid *owner;
 	u64 id;
 	struct dma_buf *dmabuf;
@@ -128,19 +170,22 @@ struct udmabuf_ext_buf {
 	struct list_head attachments;
 	unsigned int nr_attachments;
 	void *vaddr;
-	struct page *vpad;
 };
 
 /**
  * struct udmabuf_ext_stats - module-wide counters, shown in sysfs
  * @buffers: live buffers.
- * @pages: pages held by live buffers, bounded by total_limit_mb.
+ * @pages: pages held by live buffers.
  * @pinned_pages: pages holding a FOLL_PIN pin or a page reference of ours.
- * @charged_pages: pages charged to some process's RLIMIT_MEMLOCK.
+ * @charged_pages: pages pinned from user address ranges, in their
+ *	creators' VmPin and (without CAP_IPC_LOCK) their users' locked_vm.
+ * @user_pages: other pages, counted against their users' user_limit_mb.
+ * @users: users with pages counted against user_limit_mb.
  * @copied_pages: pages owned by COPY-mode buffers.
  * @moved_pages: pages taken by MOVE-mode buffers.
  * @meta_bytes: kernel memory describing live buffers.
  * @attachments: importers attached to live buffers.
+ * @mappings: tables mapped for importers.
  * @vmaps: live kernel mappings of buffers.
  */
 struct udmabuf_ext_stats {
@@ -148,10 +193,13 @@ struct udmabuf_ext_stats {
 	atomic_long_t pages;
 	atomic_long_t pinned_pages;
 	atomic_long_t charged_pages;
+	atomic_long_t user_pages;
+	atomic_long_t users;
 	atomic_long_t copied_pages;
 	atomic_long_t moved_pages;
 	atomic_long_t meta_bytes;
 	atomic_long_t attachments;
+	atomic_long_t mappings;
 	atomic_long_t vmaps;
 };
 
@@ -165,7 +213,8 @@ extern struct udmabuf_ext_stats udmabuf_ext_stats;
  * @mode: UDMABUF_EXT_MODE_*, AUTO already resolved.
  * @dropin: made through the upstream ABI.
  * @nr_pages: pages the buffer will have.
- * @nr_user_pages: of those, pages from USER items.
+ * @nr_locked: of those, pages pinned from user address ranges (PIN and
+ *	MOVE of USER items), charged to RLIMIT_MEMLOCK.
  * @data_offset: offset of the first byte in the first page.
  */
 struct udmabuf_ext_request {
@@ -175,28 +224,69 @@ struct udmabuf_ext_request {
 	u32 mode;
 	bool dropin;
 	unsigned long nr_pages;
-	unsigned long nr_user_pages;
+	unsigned long nr_locked;
 	u32 data_offset;
+};
+
+/**
+ * struct udmabuf_ext_fill_ctx - state while a buffer's pages are taken
+ * @buf: the new buffer.
+ * @chunk: page pointers for one pin call, allocated by the first call that
+ *	needs them.
+ * @chunk_len: entries in @chunk.
+ * @write: devices may write the pages.
+ */
+struct udmabuf_ext_fill_ctx {
+	struct udmabuf_ext_buf *buf;
+	struct page **chunk;
+	unsigned long chunk_len;
+	bool write;
+};
+
+/**
+ * struct udmabuf_ext_expect - the file pages a pinned range must map
+ * @mapping: the file's page cache.
+ * @index: the page index in the file of the range's first page.
+ */
+struct udmabuf_ext_expect {
+	struct address_space *mapping;
+	pgoff_t index;
 };
 
 /* Module parameters (main.c). */
 extern unsigned int udmabuf_ext_size_limit_mb;
 extern unsigned int udmabuf_ext_list_limit;
-extern unsigned long udmabuf_ext_total_limit_mb;
+extern unsigned long udmabuf_ext_user_limit_mb;
 extern unsigned int udmabuf_ext_auto_copy_max_kb;
 
 /* buffer.c */
 struct dma_buf *udmabuf_ext_export(struct udmabuf_ext_request *req);
 bool udmabuf_ext_is_ours(const struct dma_buf *dmabuf);
-void udmabuf_ext_move_partial(struct dma_buf *dmabuf);
 void udmabuf_ext_fill_info(struct udmabuf_ext_buf *buf,
 			   struct udmabuf_ext_info *info);
 int udmabuf_ext_debugfs_show(struct seq_file *m, void *unused);
 
-/* pin.c */
-int udmabuf_ext_fill(struct udmabuf_ext_buf *buf,
-		     const struct udmabuf_ext_request *req);
+/* pages.c: see above. */
 void udmabuf_ext_put_pages(struct udmabuf_ext_buf *buf);
-bool udmabuf_ext_vacate(const struct udmabuf_ext_request *req);
+
+/* user.c */
+int udmabuf_ext_user_fill(struct udmabuf_ext_fill_ctx *ctx,
+			  const struct udmabuf_ext_item *item);
+int udmabuf_ext_pin_range(struct udmabuf_ext_fill_ctx *ctx,
+			  unsigned long start, unsigned long nr,
+			  unsigned int gup_flags,
+			  const struct udmabuf_ext_expect *expect);
+void udmabuf_ext_vacate(struct udmabuf_ext_buf *buf,
+			const struct udmabuf_ext_request *req);
+
+/* memfd.c */
+int udmabuf_ext_memfd_fill(struct udmabuf_ext_fill_ctx *ctx,
+			   const struct udmabuf_ext_item *item);
+
+/* account.c */
+int udmabuf_ext_charge(struct udmabuf_ext_charge *c, unsigned long locked,
+		       unsigned long counted);
+void udmabuf_ext_uncharge(struct udmabuf_ext_charge *c);
+int udmabuf_ext_users_show(struct seq_file *m, void *unused);
 
 #endif /* UDMABUF_EXT_INTERNAL_H */

@@ -31,9 +31,9 @@ unsigned int udmabuf_ext_list_limit = 1024;
 module_param_named(list_limit, udmabuf_ext_list_limit, uint, 0644);
 MODULE_PARM_DESC(list_limit, "Most items in one create call (default 1024, as upstream)");
 
-unsigned long udmabuf_ext_total_limit_mb;
-module_param_named(total_limit_mb, udmabuf_ext_total_limit_mb, ulong, 0644);
-MODULE_PARM_DESC(total_limit_mb, "Most memory held by all buffers together, in MiB (0: half of RAM)");
+unsigned long udmabuf_ext_user_limit_mb;
+module_param_named(user_limit_mb, udmabuf_ext_user_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(user_limit_mb, "Most memory one user's buffers may hold beyond RLIMIT_MEMLOCK (memfd and copied pages), in MiB (0: half of RAM)");
 
 /* The PIN/COPY crossover measured by make bench: 4 KiB (docs/performance.md). */
 unsigned int udmabuf_ext_auto_copy_max_kb = 4;
@@ -49,11 +49,20 @@ static struct dentry *udmabuf_ext_debugfs_dir;
 /*
  * Check a request and work out its page count. Errno rules follow upstream
  * where it has them: EINVAL for bad sizes, alignments, counts and limits.
+ *
+ * A user range that devices may write (PIN, MOVE) must be page aligned at
+ * both ends: the pages are shared whole, and a device must never write
+ * bytes of a page the caller did not offer (a malloc() chunk header sits
+ * right before the pointer), as i915 userptr requires. Read-only pins and
+ * copies may start and end anywhere: every view still covers whole pages,
+ * with the data at data_offset in the first.
  */
 static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 {
 	u64 limit = (u64)READ_ONCE(udmabuf_ext_size_limit_mb) << (20 - PAGE_SHIFT);
-	unsigned long total = 0;
+	bool writable = !(req->flags & UDMABUF_EXT_FLAGS_READ_ONLY);
+	unsigned long total = 0, user_pages = 0;
+	bool unaligned = false;
 	u32 i;
 
 	if (!req->count || req->count > READ_ONCE(udmabuf_ext_list_limit))
@@ -86,17 +95,20 @@ static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 			if ((i > 0 && !PAGE_ALIGNED(item->start)) ||
 			    (i < req->count - 1 && !PAGE_ALIGNED(end)))
 				return -EINVAL;
-			/* MOVE takes whole pages: they must be the caller's. */
-			if (req->mode == UDMABUF_EXT_MODE_MOVE &&
-			    (!PAGE_ALIGNED(item->start) || !PAGE_ALIGNED(end)))
-				return -EINVAL;
+			if (!PAGE_ALIGNED(item->start) || !PAGE_ALIGNED(end)) {
+				if (writable &&
+				    (req->mode == UDMABUF_EXT_MODE_PIN ||
+				     req->mode == UDMABUF_EXT_MODE_MOVE))
+					return -EINVAL;
+				unaligned = true;
+			}
 			if (!access_ok(u64_to_user_ptr(item->start), item->size))
 				return -EFAULT;
 			pages = (PAGE_ALIGN(end) - ALIGN_DOWN(item->start, PAGE_SIZE)) >>
 				PAGE_SHIFT;
 			if (i == 0)
 				req->data_offset = offset_in_page(item->start);
-			req->nr_user_pages += pages;
+			user_pages += pages;
 			break;
 		default:
 			return -EINVAL;
@@ -108,10 +120,14 @@ static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 		return -EINVAL;
 	req->nr_pages = total;
 
+	/* AUTO copies what it may not share writable, and what is small. */
 	if (req->mode == UDMABUF_EXT_MODE_AUTO)
-		req->mode = (u64)total << PAGE_SHIFT <=
+		req->mode = (unaligned && writable) ||
+			    (u64)total << PAGE_SHIFT <=
 			    (u64)READ_ONCE(udmabuf_ext_auto_copy_max_kb) << 10 ?
 			    UDMABUF_EXT_MODE_COPY : UDMABUF_EXT_MODE_PIN;
+	if (req->mode != UDMABUF_EXT_MODE_COPY)
+		req->nr_locked = user_pages;
 	return 0;
 }
 
@@ -259,13 +275,11 @@ static long udmabuf_ext_ioctl_ext_create(struct udmabuf_ext_create __user *uarg)
 		goto put_fd;
 	}
 	/*
-	 * MOVE takes the caller's data last, once nothing else can fail. A
-	 * range it could not replace may be a hole whose data only the buffer
-	 * has, so the create succeeds; the buffer reports it and is charged,
-	 * as the range may instead still map its pages.
+	 * MOVE takes the caller's data last, once nothing else can fail: the
+	 * process gives up the pages the buffer took, and only those.
 	 */
-	if (req.mode == UDMABUF_EXT_MODE_MOVE && udmabuf_ext_vacate(&req))
-		udmabuf_ext_move_partial(dmabuf);
+	if (req.mode == UDMABUF_EXT_MODE_MOVE)
+		udmabuf_ext_vacate(dmabuf->priv, &req);
 	/* The fd goes live. */
 	fd_install(fd, dmabuf->file);
 	kfree(items);
@@ -369,10 +383,13 @@ static struct dev_ext_attribute udmabuf_ext_stat_ext_attrs[] = {
 	UDMABUF_EXT_STAT(pages, &udmabuf_ext_stats.pages),
 	UDMABUF_EXT_STAT(pinned_pages, &udmabuf_ext_stats.pinned_pages),
 	UDMABUF_EXT_STAT(charged_pages, &udmabuf_ext_stats.charged_pages),
+	UDMABUF_EXT_STAT(user_pages, &udmabuf_ext_stats.user_pages),
+	UDMABUF_EXT_STAT(users, &udmabuf_ext_stats.users),
 	UDMABUF_EXT_STAT(copied_pages, &udmabuf_ext_stats.copied_pages),
 	UDMABUF_EXT_STAT(moved_pages, &udmabuf_ext_stats.moved_pages),
 	UDMABUF_EXT_STAT(meta_bytes, &udmabuf_ext_stats.meta_bytes),
 	UDMABUF_EXT_STAT(attachments, &udmabuf_ext_stats.attachments),
+	UDMABUF_EXT_STAT(mappings, &udmabuf_ext_stats.mappings),
 	UDMABUF_EXT_STAT(vmaps, &udmabuf_ext_stats.vmaps),
 };
 
@@ -406,6 +423,7 @@ static struct miscdevice udmabuf_ext_dropin_misc = {
 };
 
 DEFINE_SHOW_ATTRIBUTE(udmabuf_ext_debugfs);
+DEFINE_SHOW_ATTRIBUTE(udmabuf_ext_users);
 
 /*
  * The kernel's own udmabuf can only be built in, so whether the running
@@ -442,6 +460,8 @@ static int __init udmabuf_ext_init(void)
 	udmabuf_ext_debugfs_dir = debugfs_create_dir("udmabuf-ext", NULL);
 	debugfs_create_file("buffers", 0400, udmabuf_ext_debugfs_dir, NULL,
 			    &udmabuf_ext_debugfs_fops);
+	debugfs_create_file("users", 0400, udmabuf_ext_debugfs_dir, NULL,
+			    &udmabuf_ext_users_fops);
 	return 0;
 
 deregister_ext:
