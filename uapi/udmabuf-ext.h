@@ -29,11 +29,12 @@
  *	F_SEAL_SHRINK and without F_SEAL_WRITE/F_SEAL_FUTURE_WRITE, exactly as
  *	for UDMABUF_CREATE. Must be 0 for %UDMABUF_EXT_ITEM_USER.
  * @start: the user virtual address (USER) or the byte offset in @memfd
- *	(MEMFD). A USER range may start anywhere if it is the first item; every
- *	other boundary between items must be page aligned. MEMFD offsets must be
- *	page aligned.
- * @size: length in bytes, > 0. A USER range may end anywhere if it is the
- *	last item.
+ *	(MEMFD). MEMFD offsets must be page aligned. A USER range that devices
+ *	may write (PIN and MOVE without %UDMABUF_EXT_FLAGS_READ_ONLY) must be
+ *	page aligned at both ends: its pages are shared whole. A read-only or
+ *	COPY buffer's first item may start anywhere and its last item end
+ *	anywhere; every other boundary between items must be page aligned.
+ * @size: length in bytes, > 0 (MEMFD: a multiple of the page size).
  */
 struct udmabuf_ext_item {
 	__u32 kind;
@@ -46,7 +47,9 @@ struct udmabuf_ext_item {
 #define UDMABUF_EXT_MODE_PIN		0	/* long-term pin of the pages, zero copy */
 #define UDMABUF_EXT_MODE_COPY		1	/* copy into pages owned by the buffer */
 #define UDMABUF_EXT_MODE_MOVE		2	/* take anonymous pages, leave zero-fill */
-#define UDMABUF_EXT_MODE_AUTO		3	/* COPY below auto_copy_max_kb, else PIN */
+#define UDMABUF_EXT_MODE_AUTO		3	/* COPY up to auto_copy_max_kb or if the
+						 * range is writable and unaligned,
+						 * else PIN */
 
 /* Flags, for &udmabuf_ext_create.flags. */
 #define UDMABUF_EXT_FLAGS_CLOEXEC	0x01	/* same value as UDMABUF_FLAGS_CLOEXEC */
@@ -65,15 +68,19 @@ struct udmabuf_ext_item {
  * @size: out, size of the dma-buf in bytes: the whole pages spanned by the
  *	items.
  * @data_offset: out, offset of the first item's first byte inside the first
- *	page. Interfaces that address the buffer in pages (mmap of the dma-buf,
- *	page arrays built by importers) see the data at this offset; interfaces
- *	that address it in bytes (DMA addresses of the scatterlist, vmap) start
- *	at the data itself.
+ *	page (0 unless the first item is an unaligned read-only or COPY user
+ *	range). Every view of the buffer (its scatterlist, page arrays built by
+ *	importers, vmap, mmap) covers the same whole pages from the first one,
+ *	so the data is at this offset in all of them; pass it to importer APIs
+ *	that take an offset (AddFB2 offsets[], V4L2 multi-planar data_offset).
  * @__pad: must be zero.
  * @reserved: must be zero.
  *
- * Pages come from the items in order. The dma-buf is owned by the caller's
- * process for accounting (see the documentation of RLIMIT_MEMLOCK handling).
+ * Pages come from the items in order. They are charged to the calling user
+ * (docs/uapi.md, "Limits and accounting"): pages pinned from USER items in
+ * PIN and MOVE mode to RLIMIT_MEMLOCK (ENOMEM beyond it), all others to the
+ * user_limit_mb module parameter (EDQUOT beyond it); CAP_IPC_LOCK is
+ * exempt from both.
  */
 struct udmabuf_ext_create {
 	__u32 flags;
@@ -99,7 +106,9 @@ struct udmabuf_ext_create {
 /* Buffer flags, for &udmabuf_ext_info.buf_flags. */
 #define UDMABUF_EXT_INFO_READ_ONLY	0x01
 #define UDMABUF_EXT_INFO_DROPIN		0x02	/* created through /dev/udmabuf's ABI */
-#define UDMABUF_EXT_INFO_MOVE_PARTIAL	0x04	/* MOVE left some range mapped or unmapped */
+#define UDMABUF_EXT_INFO_MOVE_PARTIAL	0x04	/* MOVE found some page no longer where it
+						 * took it: that page may still be mapped
+						 * in the process */
 
 /**
  * struct udmabuf_ext_info - argument of %UDMABUF_EXT_INFO
@@ -115,7 +124,9 @@ struct udmabuf_ext_create {
  * @nr_segments: out, physically contiguous runs of pages: the number of DMA
  *	segments for an importer without a segment size limit and without an
  *	IOMMU merging them.
- * @nr_charged: out, pages charged to the owner's RLIMIT_MEMLOCK (pinned_vm).
+ * @nr_charged: out, pages pinned from user ranges (PIN, MOVE): shown in the
+ *	creator's VmPin and, unless it had CAP_IPC_LOCK, charged to its user's
+ *	RLIMIT_MEMLOCK. The other pages count against user_limit_mb.
  * @meta_bytes: out, kernel memory used to describe the pages.
  * @owner_pid: out, thread group id of the creator in the caller's pid
  *	namespace, 0 if it is not visible there or has exited.
