@@ -18,8 +18,9 @@
  *   There is no module-wide pool: what one user holds never makes another's
  *   create fail.
  *
- * A caller with CAP_IPC_LOCK is exempt from both limits, as from
- * RLIMIT_MEMLOCK everywhere; its pins still show in its VmPin.
+ * A caller with CAP_IPC_LOCK (in the initial user namespace) is exempt from
+ * both limits, as from RLIMIT_MEMLOCK everywhere; its pins still show in its
+ * VmPin.
  *
  * The mm is held with mmgrab() (not mmget()) and the user with get_uid(), so
  * that a buffer that outlives its creator can still return what it was
@@ -35,6 +36,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/user_namespace.h>
 
 #include "internal.h"
 
@@ -169,7 +171,8 @@ int udmabuf_ext_charge(struct udmabuf_ext_charge *c, unsigned long locked,
 	if (!locked && !counted)
 		return 0;
 	c->locked = locked;
-	if (!capable(CAP_IPC_LOCK)) {
+	/* As io_uring: no audit record for the many who lack it. */
+	if (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
 		if (locked) {
 			ret = udmabuf_ext_lock_pages(user, locked);
 			if (ret)

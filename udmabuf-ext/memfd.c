@@ -477,7 +477,12 @@ static int udmabuf_ext_memfd_take(struct udmabuf_ext_fill_ctx *ctx,
 				index += ret;
 				nr -= ret;
 				ret = 0;
+			} else if (ret == 0) {
+				ret = -EIO;	/* no progress: must not happen */
 			}
+			if (!ret && fatal_signal_pending(current))
+				ret = -EINTR;
+			cond_resched();
 		}
 		inode_unlock_shared(inode);
 		if (ret != -ENODATA)
