@@ -27,7 +27,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 name=udmabuf-ext
 version=$(cat VERSION)
-KDIR=${KDIR:-$(printf '%s\n' /lib/modules/*/build | sort -V | tail -n 1)}
+KDIR=${KDIR:-$(tools/kernels kdir 2>/dev/null || true)}
 kver=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$KDIR/include/generated/utsrelease.h" 2>/dev/null)
 src=/usr/src/$name-$version
 mok_key=/var/lib/dkms/mok.key
