@@ -16,33 +16,10 @@
 #include <xf86drm.h>
 
 #include "kselftest_harness.h"
+#include "ub-media.h"
 
 #define NR_CARDS	64
 #define BUF_PAGES	16
-
-/* The first /dev/dri/card* driven by vgem, or -ENODEV. */
-static int vgem_open(void)
-{
-	char path[32];
-	int i, fd;
-
-	for (i = 0; i < NR_CARDS; i++) {
-		drmVersionPtr v;
-		bool vgem;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		vgem = v && !strcmp(v->name, "vgem");
-		drmFreeVersion(v);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -ENODEV;
-}
 
 /* PRIME import: 0 and *@handle, or -errno. */
 static int prime_import(int drm, int fd, uint32_t *handle)
@@ -211,7 +188,7 @@ struct vgem_env {
 static int env_open(struct vgem_env *e)
 {
 	e->ext = e->dropin = -1;
-	e->drm = vgem_open();
+	e->drm = ubm_drm_open("vgem");
 	if (e->drm < 0)
 		return -ENODEV;
 	e->ext = open(UB_DEV, O_RDWR | O_CLOEXEC);
