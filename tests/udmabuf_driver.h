@@ -16,6 +16,8 @@
 #ifndef UDMABUF_DRIVER_H
 #define UDMABUF_DRIVER_H
 
+#include <sys/utsname.h>
+
 #include "udmabuf_test.h"
 
 enum ub_driver {
@@ -130,6 +132,25 @@ static inline int ub_created(int fd)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+/*
+ * Whether the running kernel's GUP can long-term-pin a hugetlb page in
+ * ZONE_MOVABLE or CMA by migrating it first.  6.1's cannot (it WARNs and
+ * fails), so there the module refuses such pages itself with ENOMEM; 6.12's
+ * can (its own udmabuf relies on it), and there the module pins them the
+ * same way.  Asked of the guest's release, the one thing user space sees:
+ * the two kernels tested here are known, a release before 6.12 is taken to
+ * be like 6.1.
+ */
+static inline bool ub_gup_migrates_hugetlb(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 12);
 }
 
 #endif /* UDMABUF_DRIVER_H */
