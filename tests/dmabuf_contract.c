@@ -161,28 +161,6 @@ static int imp_vmap(int imp, int fd, void *buf, size_t len, struct ubi_vmap *v)
 	return ioctl(imp, UBI_VMAP, v) ? -errno : 0;
 }
 
-/* Records of the kernel log (from boot) containing @s. */
-static int kmsg_count(const char *s)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = 0;
-	char rec[2048];
-	ssize_t len;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		len = read(fd, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
-		if (len <= 0)
-			break;
-		rec[len] = 0;
-		n += strstr(rec, s) != NULL;
-	}
-	close(fd);
-	return n;
-}
-
 /* PFNs of @n pages from page-aligned @addr (root sees them): 0 or -errno. */
 static int pagemap_pfns(const void *addr, size_t n, uint64_t *pfn)
 {
@@ -499,6 +477,8 @@ static void check_sg(struct __test_metadata *_metadata,
 	size_t page = 0;
 	int n, i;
 
+	/* The unaligned ranges start at UNALIGNED_OFF; the others at 0. */
+	ASSERT_EQ(b->huge || b->memfd >= 0 ? 0 : UNALIGNED_OFF, b->data_offset);
 	ASSERT_EQ(0, buf_mark(b, 11)) TH_LOG("the dma-buf mmap does not show the buffer's pages");
 	ASSERT_EQ(0, imp_map(self->imp, a->handle, b->dir, &m));
 	n = imp_sg(self->imp, m.map, self->ent, MAX_ENTRIES);
@@ -558,47 +538,21 @@ static void check_sg(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, imp_detach(self->imp, a->handle));
 }
 
-TEST_F(contract, sg_read_only_unaligned)
-{
-	struct ubi_attach a;
+/* A sg_* case: a buffer of @kind checked by check_sg(). */
+#define SG_CASE(name, kind)						\
+	TEST_F(contract, sg_##name)					\
+	{								\
+		struct ubi_attach a;					\
+									\
+		SETUP_BUF(kind, &a);					\
+		check_sg(_metadata, self, &a);				\
+	}
 
-	SETUP_BUF(RO_UNALIGNED, &a);
-	ASSERT_EQ(UNALIGNED_OFF, self->b.data_offset);
-	check_sg(_metadata, self, &a);
-}
-
-TEST_F(contract, sg_copy_unaligned)
-{
-	struct ubi_attach a;
-
-	SETUP_BUF(COPY_UNALIGNED, &a);
-	ASSERT_EQ(UNALIGNED_OFF, self->b.data_offset);
-	check_sg(_metadata, self, &a);
-}
-
-TEST_F(contract, sg_memfd)
-{
-	struct ubi_attach a;
-
-	SETUP_BUF(MEMFD, &a);
-	check_sg(_metadata, self, &a);
-}
-
-TEST_F(contract, sg_thp)
-{
-	struct ubi_attach a;
-
-	SETUP_BUF(THP, &a);
-	check_sg(_metadata, self, &a);
-}
-
-TEST_F(contract, sg_hugetlb)
-{
-	struct ubi_attach a;
-
-	SETUP_BUF(HUGETLB, &a);
-	check_sg(_metadata, self, &a);
-}
+SG_CASE(read_only_unaligned, RO_UNALIGNED)
+SG_CASE(copy_unaligned, COPY_UNALIGNED)
+SG_CASE(memfd, MEMFD)
+SG_CASE(thp, THP)
+SG_CASE(hugetlb, HUGETLB)
 
 /*
  * The kernel mapping and the mmap are the same bytes from byte 0, and the
@@ -687,7 +641,7 @@ TEST_F(contract, detach_mapped)
 			TH_LOG("round %d: the table left mapped at detach was not unmapped", round);
 		EXPECT_EQ(a0, ub_stat("attachments"));
 	}
-	n = kmsg_count(DETACH_MSG);
+	n = ub_kmsg_count(DETACH_MSG);
 	EXPECT_EQ(1, n) TH_LOG("\"%s\" logged %d times", DETACH_MSG, n);
 	EXPECT_LE(0, m0) TH_LOG("no mappings counter in " UB_STATS);
 }
