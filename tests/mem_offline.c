@@ -791,13 +791,15 @@ TEST_F_TIMEOUT(control, plain_reference_blocks_offline, 120)
  * ZONE_MOVABLE first, boot-time ones (hugepages=) too. So the huge page is
  * placed outside it: with the Movable blocks offline (but the last one,
  * whose memmap keeps it online), the pool grows past that block's free
- * memory into DMA32, and one huge page found there by its PFN is kept; the
- * others are given back. The same on 6.12, where the hugetlb part is
- * migrated like the rest and it would not matter.
+ * memory into DMA32, and one huge page of a hugetlb memfd found there by
+ * its PFN is kept (mapped shared, so that a fork need not copy it while it
+ * is pinned); the others are punched out. The same on 6.12, where the
+ * hugetlb part is migrated like the rest and it would not matter.
  */
 FIXTURE(mixed) {
 	long bpages;
 	int dev;
+	int memfd;		/* the hugetlb memfd */
 	int buf;
 	uint8_t *region;	/* our part of the address space */
 	size_t region_len;
@@ -811,7 +813,7 @@ FIXTURE(mixed) {
 
 FIXTURE_SETUP(mixed)
 {
-	self->dev = self->buf = -1;
+	self->dev = self->memfd = self->buf = -1;
 	self->region = MAP_FAILED;
 	self->saved_hugepages = -1;
 	self->bpages = block_pages();
@@ -850,6 +852,8 @@ FIXTURE_TEARDOWN(mixed)
 		close(self->buf);
 	if (self->region != MAP_FAILED)
 		munmap(self->region, self->region_len);
+	if (self->memfd >= 0)
+		close(self->memfd);
 	mixed_online(self);
 	if (self->saved_hugepages >= 0)
 		write_long(NR_HUGEPAGES, self->saved_hugepages);
@@ -905,9 +909,14 @@ TEST_F_TIMEOUT(mixed, anon_and_hugetlb_item_migrates_anon, 300)
 	ASSERT_NE(MAP_FAILED, self->region);
 	huge = (uint8_t *)(((uintptr_t)self->region + MIXED_ANON + UB_HPAGE - 1) &
 			   ~(UB_HPAGE - 1));
+	/*
+	 * A hugetlb memfd, shared: a fork (set_block_state() forks) would
+	 * have to copy a pinned private huge page, from an empty pool.
+	 */
+	self->memfd = ub_memfd(MIXED_POOL * UB_HPAGE, F_SEAL_SHRINK, true);
+	ASSERT_LE(0, self->memfd);
 	ASSERT_EQ(huge, mmap(huge, MIXED_POOL * UB_HPAGE, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
-			     -1, 0));
+			     MAP_SHARED | MAP_FIXED, self->memfd, 0));
 	for (j = -1, i = 0; i < MIXED_POOL; i++) {
 		huge[i * UB_HPAGE] = 1;
 		ASSERT_EQ(0, read_pfns(huge + i * UB_HPAGE, 1, &pfn));
@@ -917,12 +926,17 @@ TEST_F_TIMEOUT(mixed, anon_and_hugetlb_item_migrates_anon, 300)
 	if (j < 0)
 		SKIP(return, "none of %d huge pages outside ZONE_MOVABLE (%d Movable blocks offline)",
 		     MIXED_POOL, off);
+	/* Keep page j, at the start of the mapping; give the rest back. */
+	ASSERT_EQ(0, munmap(huge, MIXED_POOL * UB_HPAGE));
 	if (j)
-		ASSERT_EQ(0, munmap(huge, j * UB_HPAGE));
+		ASSERT_EQ(0, fallocate(self->memfd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, 0, j * UB_HPAGE));
 	if (j + 1 < MIXED_POOL)
-		ASSERT_EQ(0, munmap(huge + (j + 1) * UB_HPAGE,
-				    (MIXED_POOL - j - 1) * UB_HPAGE));
-	huge += j * UB_HPAGE;
+		ASSERT_EQ(0, fallocate(self->memfd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, (j + 1) * UB_HPAGE,
+				       (MIXED_POOL - j - 1) * UB_HPAGE));
+	ASSERT_EQ(huge, mmap(huge, UB_HPAGE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED, self->memfd, j * UB_HPAGE));
 	ASSERT_EQ(0, mixed_online(self));
 
 	/*
