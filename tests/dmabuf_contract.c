@@ -285,24 +285,18 @@ static int buf_make(int dev, enum kind kind, struct buf *b, char *why,
 		b->page0 = (uint8_t *)b->map + 2 * UB_PAGE;
 		break;
 	case THP:
-		p = map_anon(b, 2 * UB_HPAGE, true, 0);
-		if (!p)
-			return -errno;
-		if (madvise(p, 2 * UB_HPAGE, MADV_HUGEPAGE)) {
-			snprintf(why, len, "MADV_HUGEPAGE: %s", strerror(errno));
-			return 1;
-		}
-		ub_fill(p, 2 * UB_HPAGE, 7);
-		it.start = (uintptr_t)p;
-		it.size = 2 * UB_HPAGE;
-		b->page0 = p;
-		b->huge = true;
-		break;
 	case HUGETLB:
-		p = map_anon(b, 2 * UB_HPAGE, false, MAP_HUGETLB);
-		if (!p) {
+		p = map_anon(b, 2 * UB_HPAGE, kind == THP,
+			     kind == HUGETLB ? MAP_HUGETLB : 0);
+		if (!p && kind == HUGETLB) {
 			snprintf(why, len, "no 2 MiB hugetlb pages (MAP_HUGETLB: %s; boot with hugepages=)",
 				 strerror(errno));
+			return 1;
+		}
+		if (!p)
+			return -errno;
+		if (kind == THP && madvise(p, 2 * UB_HPAGE, MADV_HUGEPAGE)) {
+			snprintf(why, len, "MADV_HUGEPAGE: %s", strerror(errno));
 			return 1;
 		}
 		ub_fill(p, 2 * UB_HPAGE, 7);
