@@ -803,4 +803,247 @@ TEST_F_TIMEOUT(control, plain_reference_blocks_offline, 120)
 	free(pfn);
 }
 
+/*
+ * One USER item over an anonymous VMA and the hugetlb VMA right after it
+ * (issue 12, point 6): the module pins each VMA with its own flags, so the
+ * anonymous pages are migrated out of ZONE_MOVABLE (FOLL_LONGTERM) even
+ * though the hugetlb part, before 6.10, is pinned without it. 23908b5
+ * dropped FOLL_LONGTERM for the whole item, refused the anonymous pages in
+ * ZONE_MOVABLE and failed with ENOMEM. The blocks that held the anonymous
+ * pages then go offline while the buffer lives.
+ *
+ * On 6.1 a hugetlb page in ZONE_MOVABLE cannot be pinned long-term (ENOMEM,
+ * see the hugetlb_memfd case), and the pool takes huge pages from
+ * ZONE_MOVABLE first, boot-time ones (hugepages=) too. So the huge page is
+ * placed outside it: with the Movable blocks offline (but the last one,
+ * whose memmap keeps it online), the pool grows past that block's free
+ * memory into DMA32, and one huge page of a hugetlb memfd found there by
+ * its PFN is kept (mapped shared, so that a fork need not copy it while it
+ * is pinned); the others are punched out. The same on 6.12, where the
+ * hugetlb part is migrated like the rest and it would not matter.
+ */
+FIXTURE(mixed) {
+	long bpages;
+	int dev;
+	int memfd;		/* the hugetlb memfd */
+	int buf;
+	uint8_t *region;	/* our part of the address space */
+	size_t region_len;
+	long saved_hugepages;
+	int nr_offlined;
+	long offlined[MAX_BLOCKS];
+};
+
+#define MIXED_ANON	(8UL << 20)	/* the anonymous part */
+#define MIXED_POOL	64		/* huge pages to find one outside Movable */
+
+FIXTURE_SETUP(mixed)
+{
+	self->dev = self->memfd = self->buf = -1;
+	self->region = MAP_FAILED;
+	self->saved_hugepages = -1;
+	self->bpages = block_pages();
+	if (self->bpages < 0)
+		SKIP(return, "no memory blocks in sysfs: %s",
+		     strerror(-self->bpages));
+	if (!have_movable_blocks())
+		SKIP(return, "no memory block in ZONE_MOVABLE: needs a guest booted with movablecore= (tests/suites/offline)");
+	self->dev = open(UB_DEV, O_RDWR);
+	ASSERT_LE(0, self->dev);
+	self->saved_hugepages = read_long(NR_HUGEPAGES);
+	ASSERT_LE(0, self->saved_hugepages);
+}
+
+/* Online again the blocks in self->offlined. */
+static int mixed_online(FIXTURE_DATA(mixed) *self)
+{
+	int ret = 0, r;
+
+	while (self->nr_offlined) {
+		long blk = self->offlined[--self->nr_offlined];
+
+		r = set_block_state(blk, "online_movable", OFFLINE_TIMEOUT);
+		if (r) {
+			ksft_print_msg("memory%ld online_movable: %s\n", blk,
+				       state_err(r));
+			ret = r;
+		}
+	}
+	return ret;
+}
+
+FIXTURE_TEARDOWN(mixed)
+{
+	if (self->buf >= 0)
+		close(self->buf);
+	if (self->region != MAP_FAILED)
+		munmap(self->region, self->region_len);
+	if (self->memfd >= 0)
+		close(self->memfd);
+	mixed_online(self);
+	if (self->saved_hugepages >= 0)
+		write_long(NR_HUGEPAGES, self->saved_hugepages);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/* Offline every Movable block without reserved pages; the count. */
+static int mixed_offline_movable(FIXTURE_DATA(mixed) *self)
+{
+	DIR *d = opendir(MEM_SYSFS);
+	struct dirent *e;
+	long blk;
+
+	while (d && (e = readdir(d)) && self->nr_offlined < MAX_BLOCKS) {
+		if (sscanf(e->d_name, "memory%ld", &blk) != 1 ||
+		    !block_is_movable(blk) ||
+		    block_reserved(blk, self->bpages))
+			continue;
+		if (!set_block_state(blk, "offline", OFFLINE_TIMEOUT))
+			self->offlined[self->nr_offlined++] = blk;
+	}
+	if (d)
+		closedir(d);
+	return self->nr_offlined;
+}
+
+TEST_F_TIMEOUT(mixed, anon_and_hugetlb_item_migrates_anon, 300)
+{
+	size_t npages = (MIXED_ANON + UB_HPAGE) / UB_PAGE, hpages, p;
+	struct blkset held = { 0 };
+	struct udmabuf_ext_info info;
+	uint64_t *before, *after, pfn;
+	uint8_t *huge, *anon, *dmap;
+	long movable = 0, moved_ok = 0;
+	int i, j, ret, off;
+
+	if (_metadata->skip)
+		return;
+	before = calloc(npages, sizeof(*before));
+	after = calloc(npages, sizeof(*after));
+	ASSERT_NE(NULL, before);
+	ASSERT_NE(NULL, after);
+
+	/* A huge page outside ZONE_MOVABLE (see above). */
+	off = mixed_offline_movable(self);
+	ASSERT_EQ(0, write_long(NR_HUGEPAGES, self->saved_hugepages + MIXED_POOL));
+	if (read_long(FREE_HUGEPAGES) < MIXED_POOL)
+		SKIP(return, "cannot grow the hugetlb pool by %d pages", MIXED_POOL);
+	self->region_len = MIXED_ANON + (MIXED_POOL + 1) * UB_HPAGE;
+	self->region = mmap(NULL, self->region_len, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->region);
+	huge = (uint8_t *)(((uintptr_t)self->region + MIXED_ANON + UB_HPAGE - 1) &
+			   ~(UB_HPAGE - 1));
+	/*
+	 * A hugetlb memfd, shared: a fork (set_block_state() forks) would
+	 * have to copy a pinned private huge page, from an empty pool.
+	 */
+	self->memfd = ub_memfd(MIXED_POOL * UB_HPAGE, F_SEAL_SHRINK, true);
+	ASSERT_LE(0, self->memfd);
+	ASSERT_EQ(huge, mmap(huge, MIXED_POOL * UB_HPAGE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED, self->memfd, 0));
+	for (j = -1, i = 0; i < MIXED_POOL; i++) {
+		huge[i * UB_HPAGE] = 1;
+		ASSERT_EQ(0, read_pfns(huge + i * UB_HPAGE, 1, &pfn));
+		if (j < 0 && !block_is_movable(pfn / self->bpages))
+			j = i;
+	}
+	if (j < 0)
+		SKIP(return, "none of %d huge pages outside ZONE_MOVABLE (%d Movable blocks offline)",
+		     MIXED_POOL, off);
+	/* Keep page j, at the start of the mapping; give the rest back. */
+	ASSERT_EQ(0, munmap(huge, MIXED_POOL * UB_HPAGE));
+	if (j)
+		ASSERT_EQ(0, fallocate(self->memfd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, 0, j * UB_HPAGE));
+	if (j + 1 < MIXED_POOL)
+		ASSERT_EQ(0, fallocate(self->memfd, FALLOC_FL_PUNCH_HOLE |
+				       FALLOC_FL_KEEP_SIZE, (j + 1) * UB_HPAGE,
+				       (MIXED_POOL - j - 1) * UB_HPAGE));
+	ASSERT_EQ(huge, mmap(huge, UB_HPAGE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED, self->memfd, j * UB_HPAGE));
+	ASSERT_EQ(0, mixed_online(self));
+
+	/*
+	 * The anonymous VMA right below it, faulted in: from ZONE_MOVABLE,
+	 * and from the blocks just onlined, while the pool still fills the
+	 * one that cannot go offline. Then the pool shrinks back.
+	 */
+	anon = huge - MIXED_ANON;
+	ASSERT_EQ(anon, mmap(anon, MIXED_ANON, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(0, madvise(anon, MIXED_ANON, MADV_NOHUGEPAGE));
+	ub_fill(anon, MIXED_ANON + UB_HPAGE, 1);
+	ASSERT_EQ(0, write_long(NR_HUGEPAGES, self->saved_hugepages));
+	ASSERT_EQ(0, read_pfns(anon, npages, before));
+	hpages = UB_HPAGE / UB_PAGE;
+	for (p = 0; p < npages; p++) {
+		long blk = before[p] / self->bpages;
+
+		if (p < npages - hpages) {
+			blkset_add(&held, blk);
+			movable += block_is_movable(blk);
+		} else {
+			ASSERT_FALSE(block_is_movable(blk));
+		}
+	}
+	log_blocks("anonymous part before create, pages per block", &held);
+	ksft_print_msg("huge page pfn %#llx (memory%ld); %ld of %zu anonymous pages in ZONE_MOVABLE\n",
+		       (unsigned long long)before[npages - hpages],
+		       (long)(before[npages - hpages] / self->bpages), movable,
+		       npages - hpages);
+	if (!movable)
+		SKIP(return, "no anonymous page started in ZONE_MOVABLE: nothing to migrate");
+
+	/* One item over both VMAs. */
+	ret = ub_ext_create_user(self->dev, anon, MIXED_ANON + UB_HPAGE,
+				 UDMABUF_EXT_MODE_PIN, 0);
+	ASSERT_LE(0, ret) TH_LOG("create: %s", strerror(-ret));
+	self->buf = ret;
+	ASSERT_EQ(0, ub_info(self->dev, self->buf, &info));
+	EXPECT_EQ(UDMABUF_EXT_SOURCE_ANON | UDMABUF_EXT_SOURCE_HUGETLB,
+		  info.source & (UDMABUF_EXT_SOURCE_ANON | UDMABUF_EXT_SOURCE_HUGETLB));
+
+	/* The anonymous pages left ZONE_MOVABLE; the huge page stayed. */
+	ASSERT_EQ(0, read_pfns(anon, npages, after));
+	for (p = movable = 0; p < npages - hpages; p++)
+		movable += block_is_movable(after[p] / self->bpages);
+	EXPECT_EQ(0, movable) TH_LOG("%ld anonymous pages still in ZONE_MOVABLE", movable);
+	EXPECT_EQ(0, memcmp(before + npages - hpages, after + npages - hpages,
+			    hpages * sizeof(*after)));
+
+	/* The buffer has both parts' pages. */
+	dmap = mmap(NULL, MIXED_ANON + UB_HPAGE, PROT_READ, MAP_SHARED,
+		    self->buf, 0);
+	ASSERT_NE(MAP_FAILED, dmap);
+	EXPECT_EQ(-1, ub_check(dmap, MIXED_ANON + UB_HPAGE, 1));
+	ub_fill(anon, MIXED_ANON + UB_HPAGE, 2);
+	EXPECT_EQ(-1, ub_check(dmap, MIXED_ANON + UB_HPAGE, 2));
+	munmap(dmap, MIXED_ANON + UB_HPAGE);
+
+	/* The Movable blocks that held anonymous pages go offline now. */
+	for (i = 0; i < held.n; i++) {
+		long blk = held.blk[i];
+
+		if (!block_is_movable(blk) || block_reserved(blk, self->bpages))
+			continue;
+		ret = set_block_state(blk, "offline", OFFLINE_TIMEOUT);
+		EXPECT_EQ(0, ret) TH_LOG("memory%ld offline (held %ld anonymous pages before create): %s",
+					 blk, held.cnt[i], state_err(ret));
+		if (ret)
+			continue;
+		self->offlined[self->nr_offlined++] = blk;
+		moved_ok++;
+	}
+	ksft_print_msg("%ld Movable blocks that held the anonymous pages went offline\n",
+		       moved_ok);
+	if (!moved_ok && _metadata->passed)
+		SKIP(return, "every Movable block that held the pages has reserved pages");
+	EXPECT_EQ(0, mixed_online(self));
+	free(before);
+	free(after);
+}
+
+
 TEST_HARNESS_MAIN

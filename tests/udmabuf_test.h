@@ -212,4 +212,50 @@ static inline int ub_sync(int fd, uint64_t flags)
 	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
 }
 
+/*
+ * Is /dev/udmabuf (open as @dropin) the kernel's own udmabuf (6.12) rather
+ * than the module's drop-in? The module's buffers answer UDMABUF_EXT_INFO
+ * on /dev/udmabuf-ext, other dma-bufs get EINVAL. 1, 0 or -errno.
+ */
+static inline int ub_dropin_is_kernels(int dropin)
+{
+	int memfd = ub_memfd(UB_PAGE, F_SEAL_SHRINK, false), ext, fd, ret;
+	struct udmabuf_ext_info info;
+
+	if (memfd < 0)
+		return memfd;
+	fd = ub_create_memfd(dropin, memfd, 0, UB_PAGE, 0);
+	close(memfd);
+	if (fd < 0)
+		return fd;
+	ext = open(UB_DEV, O_RDWR | O_CLOEXEC);
+	ret = ext < 0 ? -errno : ub_info(ext, fd, &info);
+	if (ext >= 0)
+		close(ext);
+	close(fd);
+	return ret == -EINVAL ? 1 : ret;
+}
+
+/* Records of the kernel log (since boot) that contain @s, or -errno. */
+static inline int ub_kmsg_count(const char *s)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = 0;
+	char rec[2048];
+	ssize_t len;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = 0;
+		n += strstr(rec, s) != NULL;
+	}
+	close(fd);
+	return n;
+}
+
 #endif /* UDMABUF_TEST_H */
