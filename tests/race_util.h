@@ -91,8 +91,9 @@ static inline double env_seconds(const char *name, double def)
 /* ---- the module's counters ------------------------------------------ */
 
 static const char * const ub_counter_names[] = {
-	"buffers", "pages", "pinned_pages", "charged_pages", "copied_pages",
-	"moved_pages", "meta_bytes", "attachments", "vmaps",
+	"buffers", "pages", "pinned_pages", "charged_pages", "user_pages",
+	"users", "copied_pages", "moved_pages", "meta_bytes", "attachments",
+	"mappings", "vmaps",
 };
 #define UB_NR_COUNTERS	(sizeof(ub_counter_names) / sizeof(ub_counter_names[0]))
 
