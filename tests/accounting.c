@@ -20,9 +20,7 @@
 #include <grp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 
@@ -31,32 +29,6 @@
 #define OTHER_USER	65533
 #define USERS_FILE	"/sys/kernel/debug/udmabuf-ext/users"
 #define MEMLOCK_LIMIT	(64 << 10)
-
-/* A line "Key: value" of /proc/self/status, as a number in @base; -1. */
-static long long status_num(const char *key, int base)
-{
-	char line[256], *v;
-	size_t klen = strlen(key);
-	long long n = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen) || line[klen] != ':')
-			continue;
-		v = line + klen + 1;
-		n = strtoll(v, NULL, base);
-		break;
-	}
-	fclose(f);
-	return n;
-}
-
-static long vm_pin_kb(void)
-{
-	return status_num("VmPin", 10);
-}
 
 /*
  * Become @uid without any capability: supplementary groups, gid, uid, in
@@ -69,7 +41,7 @@ static int drop_to(uid_t uid)
 		return -errno;
 	if (getuid() != uid || geteuid() != uid || getgid() != NOGROUP)
 		return -EPERM;
-	return status_num("CapEff", 16) == 0 ? 0 : -EPERM;
+	return ub_status_num("CapEff", 16) == 0 ? 0 : -EPERM;
 }
 
 static int set_memlock(rlim_t bytes)
@@ -171,6 +143,34 @@ static int reap(pid_t pid)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/*
+ * Run @fn(@dev, @res) in a child process, which may change its ids and
+ * limits, and copy its *@res (@len bytes) back. 0, or -1 if the child
+ * failed (@fn returns non-zero for a set-up failure).
+ */
+static int in_child(int (*fn)(int dev, void *res), int dev, void *res,
+		    size_t len)
+{
+	int p[2], ret;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(p[0]);
+		if (fn(dev, res))
+			_exit(10);
+		_exit(write(p[1], res, len) == (ssize_t)len ? 0 : 11);
+	}
+	close(p[1]);
+	ret = reap(pid) == 0 && read(p[0], res, len) == (ssize_t)len ? 0 : -1;
+	close(p[0]);
+	return ret;
 }
 
 FIXTURE(acct) {
@@ -330,34 +330,30 @@ struct memlock_result {
  * module's counters, not the process's VmPin, and the MOVE range keeps its
  * data.
  */
+#define MEMLOCK_TRY	(16 << 20)
+
+static int memlock_child(int dev, void *res)
+{
+	struct memlock_result *r = res;
+	uint8_t *p;
+
+	if (drop_to(NOBODY) || set_memlock(MEMLOCK_LIMIT))
+		return -1;
+	p = filled(MEMLOCK_TRY, 1);
+	if (!p)
+		return -1;
+	r->pin = ub_ext_create_user(dev, p, MEMLOCK_TRY, UDMABUF_EXT_MODE_PIN, 0);
+	r->move = ub_ext_create_user(dev, p, MEMLOCK_TRY, UDMABUF_EXT_MODE_MOVE, 0);
+	r->vmpin_kb = ub_vm_pin_kb();
+	r->data_kept = ub_check(p, MEMLOCK_TRY, 1) == -1;
+	return 0;
+}
+
 TEST_F(acct, memlock_limits_pin_and_move)
 {
 	struct memlock_result r = { 1, 1, -1, 0 };
-	size_t len = 16 << 20;
-	int res[2];
-	pid_t pid;
 
-	ASSERT_EQ(0, pipe(res));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		uint8_t *p;
-
-		if (drop_to(NOBODY) || set_memlock(MEMLOCK_LIMIT))
-			_exit(10);
-		p = filled(len, 1);
-		if (!p)
-			_exit(11);
-		r.pin = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_PIN, 0);
-		r.move = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_MOVE, 0);
-		r.vmpin_kb = vm_pin_kb();
-		r.data_kept = ub_check(p, len, 1) == -1;
-		_exit(write(res[1], &r, sizeof(r)) == sizeof(r) ? 0 : 12);
-	}
-	close(res[1]);
-	ASSERT_EQ(0, reap(pid));
-	ASSERT_EQ(sizeof(r), read(res[0], &r, sizeof(r)));
-	close(res[0]);
+	ASSERT_EQ(0, in_child(memlock_child, self->dev, &r, sizeof(r)));
 	EXPECT_EQ(-ENOMEM, r.pin);
 	EXPECT_EQ(-ENOMEM, r.move);
 	EXPECT_EQ(0, r.vmpin_kb);
@@ -404,7 +400,7 @@ TEST_F(acct, memlock_is_per_user_across_processes)
 				m.ret = ub_ext_create_user(self->dev, p,
 							   CHILD_PAGES * UB_PAGE,
 							   UDMABUF_EXT_MODE_PIN, 0);
-				m.vmpin_kb = vm_pin_kb();
+				m.vmpin_kb = ub_vm_pin_kb();
 			}
 			_exit(send_with_fd(sv[1], &m, sizeof(m), m.ret) ? 1 : 0);
 		}
@@ -458,67 +454,47 @@ struct cap_result {
 	int over;		/* 80 KiB PIN without the capability */
 };
 
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	d[0].effective &= ~(1u << CAP_IPC_LOCK);
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
-
 /*
  * CAP_IPC_LOCK keeps its meaning: root with it pins 1 MiB beyond a 64 KiB
  * RLIMIT_MEMLOCK, which its VmPin and the buffer still show, but which is
  * not charged to root's locked_vm: the same user without the capability
  * then still pins 48 KiB, and is refused 80 KiB.
  */
+#define CAP_BIG		(1 << 20)
+
+static int cap_child(int dev, void *res)
+{
+	struct udmabuf_ext_info info = { 0 };
+	uint8_t *p = filled(CAP_BIG, 2), *q = filled(20 * UB_PAGE, 3);
+	struct cap_result *r = res;
+	int fd;
+
+	if (!p || !q || set_memlock(MEMLOCK_LIMIT))
+		return -1;
+	fd = ub_ext_create_user(dev, p, CAP_BIG, UDMABUF_EXT_MODE_PIN, 0);
+	r->big = fd < 0 ? fd : 0;
+	r->big_pin_kb = ub_vm_pin_kb();
+	if (fd >= 0 && !ub_info(dev, fd, &info))
+		r->big_charged = info.nr_charged;
+	r->stat_charged = ub_stat("charged_pages");
+	if (ub_drop_cap_ipc_lock())
+		return -1;
+	fd = ub_ext_create_user(dev, q, 12 * UB_PAGE, UDMABUF_EXT_MODE_PIN, 0);
+	r->small = fd < 0 ? fd : 0;
+	fd = ub_ext_create_user(dev, q, 20 * UB_PAGE, UDMABUF_EXT_MODE_PIN, 0);
+	r->over = fd < 0 ? fd : 0;
+	return 0;
+}
+
 TEST_F(acct, cap_ipc_lock_is_exempt_and_shown)
 {
 	struct cap_result r = { 1, -1, -1, -1, 1, 1 };
-	size_t big = 1 << 20;
-	int res[2];
-	pid_t pid;
 
-	ASSERT_EQ(0, pipe(res));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		struct udmabuf_ext_info info = { 0 };
-		uint8_t *p = filled(big, 2), *q = filled(20 * UB_PAGE, 3);
-		int fd, s;
-
-		if (!p || !q || set_memlock(MEMLOCK_LIMIT))
-			_exit(10);
-		fd = ub_ext_create_user(self->dev, p, big, UDMABUF_EXT_MODE_PIN, 0);
-		r.big = fd < 0 ? fd : 0;
-		r.big_pin_kb = vm_pin_kb();
-		if (fd >= 0 && !ub_info(self->dev, fd, &info))
-			r.big_charged = info.nr_charged;
-		r.stat_charged = ub_stat("charged_pages");
-		if (drop_cap_ipc_lock())
-			_exit(11);
-		s = ub_ext_create_user(self->dev, q, 12 * UB_PAGE,
-				       UDMABUF_EXT_MODE_PIN, 0);
-		r.small = s < 0 ? s : 0;
-		r.over = ub_ext_create_user(self->dev, q, 20 * UB_PAGE,
-					    UDMABUF_EXT_MODE_PIN, 0);
-		if (r.over >= 0)
-			r.over = 0;
-		_exit(write(res[1], &r, sizeof(r)) == sizeof(r) ? 0 : 12);
-	}
-	close(res[1]);
-	ASSERT_EQ(0, reap(pid));
-	ASSERT_EQ(sizeof(r), read(res[0], &r, sizeof(r)));
-	close(res[0]);
+	ASSERT_EQ(0, in_child(cap_child, self->dev, &r, sizeof(r)));
 	EXPECT_EQ(0, r.big);
-	EXPECT_EQ(big >> 10, r.big_pin_kb);
-	EXPECT_EQ(big / UB_PAGE, r.big_charged);
-	EXPECT_EQ(big / UB_PAGE, r.stat_charged);
+	EXPECT_EQ(CAP_BIG >> 10, r.big_pin_kb);
+	EXPECT_EQ(CAP_BIG / UB_PAGE, r.big_charged);
+	EXPECT_EQ(CAP_BIG / UB_PAGE, r.stat_charged);
 	EXPECT_EQ(0, r.small);
 	EXPECT_EQ(-ENOMEM, r.over);
 	expect_nothing_charged(_metadata);

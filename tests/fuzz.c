@@ -1746,17 +1746,9 @@ static void one_call(struct worker *w, uint64_t call)
 /* Does this process have CAP_IPC_LOCK (in its effective set)? */
 static bool cap_ipc_lock(void)
 {
-	char line[128];
-	unsigned long long eff = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	long long eff = ub_status_num("CapEff", 16);
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return (eff >> CAP_IPC_LOCK) & 1;
+	return eff > 0 && ((eff >> CAP_IPC_LOCK) & 1);
 }
 
 /* user_limit_mb in pages; 0 means half of RAM (MemTotal is all of it). */

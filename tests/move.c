@@ -113,8 +113,12 @@ static void *handler(void *arg)
 	return NULL;
 }
 
-/* Run the MOVE; the new fd or -errno. */
-static int move_with_window(struct moving *m)
+/*
+ * Run the MOVE with @mutate in the window; the new fd, with its info in
+ * *@info, or -errno.
+ */
+static int move_with_window(struct moving *m, void (*mutate)(struct moving *m),
+			    struct udmabuf_ext_info *info)
 {
 	struct udmabuf_ext_create *c = (void *)m->arg;
 	pthread_t t;
@@ -124,6 +128,7 @@ static int move_with_window(struct moving *m)
 		.kind = UDMABUF_EXT_ITEM_USER, .start = (uintptr_t)m->range,
 		.size = LEN,
 	};
+	m->mutate = mutate;
 	memset(c, 0, sizeof(*c));
 	c->mode = UDMABUF_EXT_MODE_MOVE;
 	c->count = 1;
@@ -135,6 +140,10 @@ static int move_with_window(struct moving *m)
 		return -EAGAIN;
 	ret = ioctl(m->dev, UDMABUF_EXT_CREATE, c) ? -errno : (int)c->fd;
 	pthread_join(t, NULL);
+	if (ret >= 0 && ub_info(m->dev, ret, info)) {
+		close(ret);
+		return -EIO;
+	}
 	return ret;
 }
 
@@ -201,11 +210,9 @@ TEST_F(move, other_mapping_in_the_window_is_kept)
 	int fd, i;
 
 	UB_RETURN_IF_SKIPPED();
-	self->m.mutate = map_over_page1;
-	fd = move_with_window(&self->m);
+	fd = move_with_window(&self->m, map_over_page1, &info);
 	ASSERT_LE(0, fd) TH_LOG("MOVE: %s", strerror(-fd));
 	EXPECT_EQ(1, self->m.faults);
-	ASSERT_EQ(0, ub_info(self->m.dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
 		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
 	EXPECT_EQ(NPAGES, info.nr_charged);
@@ -248,11 +255,9 @@ TEST_F(move, range_mremapped_away_keeps_its_data)
 	/* Where the range goes: a reserved spot. */
 	self->m.other = map_anon(LEN, PROT_NONE, 0);
 	ASSERT_NE(MAP_FAILED, self->m.other);
-	self->m.mutate = mremap_away;
-	fd = move_with_window(&self->m);
+	fd = move_with_window(&self->m, mremap_away, &info);
 	ASSERT_LE(0, fd) TH_LOG("MOVE: %s", strerror(-fd));
 	EXPECT_EQ(1, self->m.faults);
-	ASSERT_EQ(0, ub_info(self->m.dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
 		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
 	EXPECT_EQ(NPAGES, info.nr_charged);
@@ -283,11 +288,9 @@ TEST_F(move, quiet_window_vacates_everything)
 	int fd, i;
 
 	UB_RETURN_IF_SKIPPED();
-	self->m.mutate = nothing;
-	fd = move_with_window(&self->m);
+	fd = move_with_window(&self->m, nothing, &info);
 	ASSERT_LE(0, fd) TH_LOG("MOVE: %s", strerror(-fd));
 	EXPECT_EQ(1, self->m.faults);
-	ASSERT_EQ(0, ub_info(self->m.dev, fd, &info));
 	EXPECT_EQ(0, info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
 	for (i = 0; i < NPAGES; i++)
 		EXPECT_EQ(0, self->m.range[i * UB_PAGE]);

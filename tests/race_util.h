@@ -2,15 +2,13 @@
 /*
  * Helpers shared by the fuzzer (fuzz.c) and the race tests (race*.c):
  * a seeded PRNG, clocks, environment knobs, the module's counters as one
- * snapshot, vgem (dumb buffers, PRIME) and CAP_IPC_LOCK. Include after
- * udmabuf_test.h; link with libdrm (tests/Makefile).
+ * snapshot and vgem (dumb buffers, PRIME). Include after udmabuf_test.h;
+ * link with libdrm (tests/Makefile).
  */
 #ifndef UDMABUF_RACE_UTIL_H
 #define UDMABUF_RACE_UTIL_H
 
 #include <time.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <xf86drm.h>
 #include <drm_mode.h>
 
@@ -136,22 +134,6 @@ static inline int ub_counters_settle(const struct ub_counters *want,
 			return bad;
 		usleep(20000);
 	}
-}
-
-/* ---- capabilities ----------------------------------------------------- */
-
-/* Drop CAP_IPC_LOCK from the effective set, so RLIMIT_MEMLOCK applies. */
-static inline int ub_drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	d[0].effective &= ~(1u << CAP_IPC_LOCK);
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
 /* ---- vgem ------------------------------------------------------------- */

@@ -10,39 +10,9 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
-
-static long vm_pin_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	d[0].effective &= ~(1u << CAP_IPC_LOCK);
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
 
 static void *map_anon(size_t len, int prot, int flags)
 {
@@ -865,7 +835,7 @@ TEST_F(userptr, move_takes_the_pages)
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0), *m;
 	struct udmabuf_ext_info info;
 	long moved = ub_stat("moved_pages");
-	long pin_kb = vm_pin_kb();
+	long pin_kb = ub_vm_pin_kb();
 	size_t i;
 	int fd;
 
@@ -877,7 +847,7 @@ TEST_F(userptr, move_takes_the_pages)
 	EXPECT_EQ(UDMABUF_EXT_MODE_MOVE, info.mode);
 	/* Charged like PIN: the pages are pinned for the buffer's life. */
 	EXPECT_EQ(16, info.nr_charged);
-	EXPECT_EQ(pin_kb + 64, vm_pin_kb());
+	EXPECT_EQ(pin_kb + 64, ub_vm_pin_kb());
 	EXPECT_EQ(moved + 16, ub_stat("moved_pages"));
 	for (i = 0; i < len; i++)
 		if (p[i])
@@ -892,7 +862,7 @@ TEST_F(userptr, move_takes_the_pages)
 	munmap(m, len);
 	close(fd);
 	EXPECT_EQ(moved, ub_stat("moved_pages"));
-	EXPECT_EQ(pin_kb, vm_pin_kb());
+	EXPECT_EQ(pin_kb, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
@@ -1232,16 +1202,16 @@ TEST_F(userptr, memlock_charge_comes_and_goes)
 {
 	size_t len = 32 * UB_PAGE;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	long before = vm_pin_kb();
+	long before = ub_vm_pin_kb();
 	int fd;
 
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	fd = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_PIN, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(before + (long)(len / 1024), vm_pin_kb());
+	EXPECT_EQ(before + (long)(len / 1024), ub_vm_pin_kb());
 	close(fd);
-	EXPECT_EQ(before, vm_pin_kb());
+	EXPECT_EQ(before, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
@@ -1250,15 +1220,15 @@ TEST_F(userptr, memlock_exceeded_is_enomem)
 	struct rlimit rl = { 64 * 1024, 64 * 1024 };
 	size_t len = 1 << 20;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	long before = vm_pin_kb();
+	long before = ub_vm_pin_kb();
 
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
-	ASSERT_EQ(0, drop_cap_ipc_lock());
+	ASSERT_EQ(0, ub_drop_cap_ipc_lock());
 	EXPECT_EQ(-ENOMEM, ub_ext_create_user(self->dev, p, len,
 					      UDMABUF_EXT_MODE_PIN, 0));
-	EXPECT_EQ(before, vm_pin_kb());
+	EXPECT_EQ(before, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
@@ -1272,7 +1242,7 @@ TEST_F(userptr, memlock_does_not_apply_to_copy)
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
-	ASSERT_EQ(0, drop_cap_ipc_lock());
+	ASSERT_EQ(0, ub_drop_cap_ipc_lock());
 	fd = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_COPY, 0);
 	EXPECT_LE(0, fd);
 	close(fd);
