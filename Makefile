@@ -6,9 +6,10 @@
 # Documentation/kbuild/modules.rst: this file runs in the normal make pass and
 # hands udmabuf-ext/ (with its Kbuild file) to the kernel's build system.
 
-# The target kernel is the newest one whose headers are installed, not the
-# one this machine runs: the tests boot it in a guest.
-KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+# The target kernel: the running one if its headers are installed, else
+# Debian's default (linux-headers-amd64's, 6.1 on Debian 12), else the newest
+# installed headers (tools/kernels default).  KDIR= overrides.
+KDIR ?= $(shell $(CURDIR)/tools/kernels kdir 2>/dev/null)
 O := $(CURDIR)/build
 MDIR := $(CURDIR)/udmabuf-ext
 KMAKE = $(MAKE) -C $(KDIR) M=$(MDIR)

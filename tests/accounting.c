@@ -5,13 +5,14 @@
  * setgroups/setgid/setuid, left with no capability at all (CapEff is
  * checked), using a device fd opened before.
  *
- * - Pages pinned from user ranges (PIN and MOVE) are charged to the user's
- *   locked_vm against RLIMIT_MEMLOCK, as io_uring and iommufd charge them:
+ * - Every page of an extended-ABI buffer (UDMABUF_EXT_CREATE: pinned,
+ *   moved, copied, or a memfd item's) is charged to the user's locked_vm
+ *   against RLIMIT_MEMLOCK, as io_uring and iommufd charge pinned memory:
  *   neither fork() nor passing fds multiplies the limit, and the creator's
  *   VmPin shows the charge. CAP_IPC_LOCK is exempt, and its pins still show.
- * - Every other page (memfd pages, copies) counts against the per-user cap
- *   user_limit_mb (EDQUOT), so one user's buffers never make another's
- *   create fail.
+ * - The upstream ABI's memfd pages (UDMABUF_CREATE, _LIST), which upstream
+ *   charges to nothing, count against the per-user cap user_limit_mb
+ *   (EDQUOT), so one user's buffers never make another's create fail.
  * - Every counter (charged_pages, user_pages, users, debugfs users) returns
  *   to zero when the buffers are closed.
  */
@@ -319,45 +320,74 @@ TEST_F(acct, user_limit_is_per_user)
 /* ---- RLIMIT_MEMLOCK ---------------------------------------------------------- */
 
 struct memlock_result {
-	int pin, move;		/* 0 or -errno */
+	int pin, move, copy;	/* 0 or -errno */
+	int memfd_item;		/* a memfd item of UDMABUF_EXT_CREATE */
+	int memfd_upstream;	/* the same memfd through UDMABUF_CREATE */
 	long vmpin_kb;
 	int data_kept;		/* the MOVE range still holds its bytes */
 };
 
 /*
- * Under RLIMIT_MEMLOCK = 64 KiB, a 16 MiB PIN and a 16 MiB MOVE both fail
- * with ENOMEM (MOVE used to go uncharged), charging nothing: not the
- * module's counters, not the process's VmPin, and the MOVE range keeps its
- * data.
+ * Under RLIMIT_MEMLOCK = 64 KiB, a 16 MiB PIN, MOVE (which used to go
+ * uncharged), COPY and memfd item of UDMABUF_EXT_CREATE all fail with
+ * ENOMEM, charging nothing: not the module's counters, not the process's
+ * VmPin, and the MOVE range keeps its data. The same memfd through the
+ * upstream ABI works: it counts against user_limit_mb instead.
  */
 #define MEMLOCK_TRY	(16 << 20)
+
+/* An fd's result as 0 or -errno, the fd closed. */
+static int result(int fd)
+{
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
 
 static int memlock_child(int dev, void *res)
 {
 	struct memlock_result *r = res;
+	struct udmabuf_ext_item it = { .kind = UDMABUF_EXT_ITEM_MEMFD };
+	int memfd;
 	uint8_t *p;
 
 	if (drop_to(NOBODY) || set_memlock(MEMLOCK_LIMIT))
 		return -1;
 	p = filled(MEMLOCK_TRY, 1);
-	if (!p)
+	memfd = ub_memfd(MEMLOCK_TRY, F_SEAL_SHRINK, false);
+	if (!p || memfd < 0)
 		return -1;
-	r->pin = ub_ext_create_user(dev, p, MEMLOCK_TRY, UDMABUF_EXT_MODE_PIN, 0);
-	r->move = ub_ext_create_user(dev, p, MEMLOCK_TRY, UDMABUF_EXT_MODE_MOVE, 0);
+	r->pin = result(ub_ext_create_user(dev, p, MEMLOCK_TRY,
+					   UDMABUF_EXT_MODE_PIN, 0));
+	r->move = result(ub_ext_create_user(dev, p, MEMLOCK_TRY,
+					    UDMABUF_EXT_MODE_MOVE, 0));
+	r->copy = result(ub_ext_create_user(dev, p, MEMLOCK_TRY,
+					    UDMABUF_EXT_MODE_COPY, 0));
+	it.memfd = memfd;
+	it.size = MEMLOCK_TRY;
+	r->memfd_item = result(ub_ext_create(dev, &it, 1, UDMABUF_EXT_MODE_PIN,
+					     0, NULL));
 	r->vmpin_kb = ub_vm_pin_kb();
 	r->data_kept = ub_check(p, MEMLOCK_TRY, 1) == -1;
+	/* Upstream's ABI is not charged to RLIMIT_MEMLOCK (QEMU relies on it). */
+	r->memfd_upstream = result(ub_create_memfd(dev, memfd, 0, MEMLOCK_TRY, 0));
+	close(memfd);
 	return 0;
 }
 
-TEST_F(acct, memlock_limits_pin_and_move)
+TEST_F(acct, memlock_limits_every_extended_create)
 {
-	struct memlock_result r = { 1, 1, -1, 0 };
+	struct memlock_result r = { 1, 1, 1, 1, 1, -1, 0 };
 
 	ASSERT_EQ(0, in_child(memlock_child, self->dev, &r, sizeof(r)));
 	EXPECT_EQ(-ENOMEM, r.pin);
 	EXPECT_EQ(-ENOMEM, r.move);
+	EXPECT_EQ(-ENOMEM, r.copy);
+	EXPECT_EQ(-ENOMEM, r.memfd_item);
 	EXPECT_EQ(0, r.vmpin_kb);
 	EXPECT_TRUE(r.data_kept);
+	EXPECT_EQ(0, r.memfd_upstream);
 	expect_nothing_charged(_metadata);
 }
 
@@ -502,8 +532,9 @@ TEST_F(acct, cap_ipc_lock_is_exempt_and_shown)
 
 /*
  * What an unprivileged user's buffers count, and that all of it goes with
- * them: a PIN (charged), a COPY and a memfd buffer (counted against
- * user_limit_mb), as uid 65534; then every counter is back at zero.
+ * them: a PIN and a COPY (charged to RLIMIT_MEMLOCK) and an upstream-ABI
+ * memfd buffer (counted against user_limit_mb), as uid 65534; then every
+ * counter is back at zero.
  */
 TEST_F(acct, counters_return_to_zero)
 {
@@ -539,11 +570,11 @@ TEST_F(acct, counters_return_to_zero)
 	close(res[1]);
 	ASSERT_EQ(sizeof(ok), read(res[0], &ok, sizeof(ok)));
 	EXPECT_TRUE(ok);
-	/* 8 pages pinned; 3 copied (2 pages from byte 1) + 4 of the memfd. */
-	EXPECT_EQ(8, ub_stat("charged_pages"));
-	EXPECT_EQ(7, ub_stat("user_pages"));
+	/* 8 pinned + 3 copied (2 pages from byte 1); 4 of the memfd. */
+	EXPECT_EQ(11, ub_stat("charged_pages"));
+	EXPECT_EQ(4, ub_stat("user_pages"));
 	EXPECT_EQ(1, ub_stat("users"));
-	EXPECT_EQ(7, users_pages(NOBODY));
+	EXPECT_EQ(4, users_pages(NOBODY));
 	EXPECT_EQ(1, users_listed());
 	close(hold[1]);
 	EXPECT_EQ(0, reap(pid));

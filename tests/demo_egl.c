@@ -43,24 +43,15 @@
 /* The first card driven by @driver, or -ENODEV; its path to @path. */
 static int card_open(const char *driver, char *path, size_t len)
 {
-	int i, fd;
+	int fd = ubm_drm_open(driver);
+	char *name;
 
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr v;
-		bool match;
-
-		snprintf(path, len, "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		match = v && !strcmp(v->name, driver);
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	return -ENODEV;
+	if (fd < 0)
+		return fd;
+	name = drmGetDeviceNameFromFd2(fd);
+	snprintf(path, len, "%s", name ? name : "?");
+	free(name);
+	return fd;
 }
 
 static int map_dumb(int card, uint32_t handle, uint64_t *offset)
@@ -143,17 +134,17 @@ TEST_F(egl, kernel_refuses_map_dumb_of_any_import)
 	ASSERT_EQ(0, demo_vivid_setup(dev, sizeof(dev)));
 	vfd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, vfd);
-	ASSERT_EQ(0, demo_reqbufs(vfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 1));
+	ASSERT_EQ(0, ubm_reqbufs(vfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 1));
 	eb.index = 0;
 	eb.flags = O_RDWR | O_CLOEXEC;
-	ASSERT_EQ(0, demo_xioctl(vfd, VIDIOC_EXPBUF, &eb));
+	ASSERT_EQ(0, ubm_xioctl(vfd, VIDIOC_EXPBUF, &eb));
 	vbuf = eb.fd;
 	ASSERT_EQ(0, drmPrimeFDToHandle(self->card, vbuf, &vh))
 		TH_LOG("PRIME import of vivid's dma-buf: %s", strerror(errno));
 	EXPECT_EQ(-EINVAL, map_dumb(self->card, vh, &off));
 	drmCloseBufferHandle(self->card, vh);
 	close(vbuf);
-	demo_reqbufs(vfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 0);
+	ubm_reqbufs(vfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 0);
 	close(vfd);
 
 	/* 3. cirrus's own buffer maps, even through a dma-buf round trip. */

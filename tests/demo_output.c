@@ -21,32 +21,6 @@
 #define NR_CAP		4
 #define MAX_WAIT	60	/* captured frames to wait for a switch */
 
-static int ctrl_find(int fd, const char *name, struct v4l2_query_ext_ctrl *q)
-{
-	const uint32_t next = V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
-
-	memset(q, 0, sizeof(*q));
-	q->id = next;
-	while (!demo_xioctl(fd, VIDIOC_QUERY_EXT_CTRL, q)) {
-		if (!strcmp(q->name, name))
-			return 0;
-		q->id |= next;
-	}
-	return -ENOENT;
-}
-
-static int ctrl_set(int fd, const char *name, int32_t value)
-{
-	struct v4l2_query_ext_ctrl q;
-	struct v4l2_control c;
-	int ret = ctrl_find(fd, name, &q);
-
-	if (ret)
-		return ret;
-	c = (struct v4l2_control){ .id = q.id, .value = value };
-	return demo_xioctl(fd, VIDIOC_S_CTRL, &c);
-}
-
 /* The output with DV timings: vivid's HDMI output. */
 static int select_hdmi_output(int fd)
 {
@@ -56,10 +30,10 @@ static int select_hdmi_output(int fd)
 	for (i = 0;; i++) {
 		memset(&out, 0, sizeof(out));
 		out.index = i;
-		if (demo_xioctl(fd, VIDIOC_ENUMOUTPUT, &out))
+		if (ubm_xioctl(fd, VIDIOC_ENUMOUTPUT, &out))
 			return -ENODEV;
 		if (out.capabilities & V4L2_OUT_CAP_DV_TIMINGS)
-			return demo_xioctl(fd, VIDIOC_S_OUTPUT, &i);
+			return ubm_xioctl(fd, VIDIOC_S_OUTPUT, &i);
 	}
 }
 
@@ -107,47 +81,30 @@ FIXTURE_SETUP(loop)
 	self->cap = open(self->dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->cap);
 	memset(&vc, 0, sizeof(vc));
-	ASSERT_EQ(0, demo_xioctl(self->cap, VIDIOC_QUERYCAP, &vc));
+	ASSERT_EQ(0, ubm_xioctl(self->cap, VIDIOC_QUERYCAP, &vc));
 	snprintf(bus, sizeof(bus), "%s", (char *)vc.bus_info);
 	/* The output node of the same vivid instance. */
-	for (i = 0; i < 64; i++) {
-		char p[32];
-		int fd;
-
-		snprintf(p, sizeof(p), "/dev/video%d", i);
-		fd = open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&vc, 0, sizeof(vc));
-		if (!demo_xioctl(fd, VIDIOC_QUERYCAP, &vc) &&
-		    !strcmp((char *)vc.driver, "vivid") &&
-		    !strcmp((char *)vc.bus_info, bus) &&
-		    (demo_dev_caps(&vc) & V4L2_CAP_VIDEO_OUTPUT)) {
-			self->out = fd;
-			break;
-		}
-		close(fd);
-	}
+	self->out = ubm_video_open("vivid", V4L2_CAP_VIDEO_OUTPUT, bus, NULL);
 	ASSERT_LE(0, self->out) TH_LOG("no vivid video output node on %s", bus);
 	ASSERT_EQ(0, select_hdmi_output(self->out));
 
 	/* The output takes the input's timings and the capture's format. */
-	ASSERT_EQ(0, demo_xioctl(self->cap, VIDIOC_G_DV_TIMINGS, &t));
-	ASSERT_EQ(0, demo_xioctl(self->out, VIDIOC_S_DV_TIMINGS, &t));
-	ASSERT_EQ(0, demo_xioctl(self->cap, VIDIOC_G_FMT, &f));
+	ASSERT_EQ(0, ubm_xioctl(self->cap, VIDIOC_G_DV_TIMINGS, &t));
+	ASSERT_EQ(0, ubm_xioctl(self->out, VIDIOC_S_DV_TIMINGS, &t));
+	ASSERT_EQ(0, ubm_xioctl(self->cap, VIDIOC_G_FMT, &f));
 	self->w = f.fmt.pix.width;
 	self->h = f.fmt.pix.height;
 	self->size = f.fmt.pix.sizeimage;
 	ASSERT_EQ(V4L2_PIX_FMT_XBGR32, f.fmt.pix.pixelformat);
 	ASSERT_EQ(self->w * 4, f.fmt.pix.bytesperline);
 	f.type = otype;
-	ASSERT_EQ(0, demo_xioctl(self->out, VIDIOC_S_FMT, &f));
+	ASSERT_EQ(0, ubm_xioctl(self->out, VIDIOC_S_FMT, &f));
 	ASSERT_EQ(V4L2_PIX_FMT_XBGR32, f.fmt.pix.pixelformat);
 	ASSERT_EQ(self->w, f.fmt.pix.width);
 	ASSERT_EQ(self->h, f.fmt.pix.height);
 	ASSERT_EQ(self->size, f.fmt.pix.sizeimage);
-	ret = ctrl_set(self->cap, "Loop Video", 1);
-	ASSERT_EQ(0, ret) TH_LOG("Loop Video: %s", strerror(-ret));
+	ret = ubm_vivid_loop(self->cap, self->out, true);
+	ASSERT_EQ(0, ret) TH_LOG("vivid loopback: %s", strerror(-ret));
 
 	self->ext = udmabuf_ext_open();
 	ASSERT_LE(0, self->ext);
@@ -167,15 +124,15 @@ FIXTURE_TEARDOWN(loop)
 	int i, zero = 0;
 
 	if (self->cap >= 0) {
-		demo_stream(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE, false);
-		demo_reqbufs(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_DMABUF, 0);
-		ctrl_set(self->cap, "Loop Video", 0);
+		ubm_stream(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE, false);
+		ubm_reqbufs(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_DMABUF, 0);
+		ubm_vivid_loop(self->cap, self->out, false);
 		close(self->cap);
 	}
 	if (self->out >= 0) {
-		demo_stream(self->out, V4L2_BUF_TYPE_VIDEO_OUTPUT, false);
-		demo_reqbufs(self->out, V4L2_BUF_TYPE_VIDEO_OUTPUT, V4L2_MEMORY_DMABUF, 0);
-		demo_xioctl(self->out, VIDIOC_S_OUTPUT, &zero);
+		ubm_stream(self->out, V4L2_BUF_TYPE_VIDEO_OUTPUT, false);
+		ubm_reqbufs(self->out, V4L2_BUF_TYPE_VIDEO_OUTPUT, V4L2_MEMORY_DMABUF, 0);
+		ubm_xioctl(self->out, VIDIOC_S_OUTPUT, &zero);
 		close(self->out);
 	}
 	for (i = 0; i < NR_OUT; i++) {
@@ -203,7 +160,7 @@ static int capture_until(struct __test_metadata *_metadata,
 		struct demo_frame *f;
 		long off, off_prev = 0;
 
-		ret = demo_dqbuf(self->cap, type, V4L2_MEMORY_DMABUF, &b);
+		ret = ubm_dqbuf(self->cap, type, V4L2_MEMORY_DMABUF, &b, DEMO_DQ_TIMEOUT_MS);
 		if (ret) {
 			TH_LOG("capture DQBUF: %s", strerror(-ret));
 			return -1;
@@ -228,7 +185,7 @@ static int capture_until(struct __test_metadata *_metadata,
 			return -1;
 		}
 		memset(f->data, 0, self->size);
-		ret = demo_qbuf(self->cap, type, V4L2_MEMORY_DMABUF, b.index, f->fd,
+		ret = ubm_qbuf(self->cap, type, V4L2_MEMORY_DMABUF, b.index, f->fd,
 				self->size, 0);
 		if (ret) {
 			TH_LOG("capture QBUF: %s", strerror(-ret));
@@ -252,17 +209,17 @@ TEST_F(loop, malloc_frames_out_and_back)
 	if (_metadata->skip)
 		return;
 
-	ASSERT_EQ(0, demo_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, NR_OUT));
-	ASSERT_EQ(0, demo_reqbufs(self->cap, ctype, V4L2_MEMORY_DMABUF, NR_CAP));
+	ASSERT_EQ(0, ubm_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, NR_OUT));
+	ASSERT_EQ(0, ubm_reqbufs(self->cap, ctype, V4L2_MEMORY_DMABUF, NR_CAP));
 	for (i = 0; i < NR_CAP; i++)
-		ASSERT_EQ(0, demo_qbuf(self->cap, ctype, V4L2_MEMORY_DMABUF, i,
+		ASSERT_EQ(0, ubm_qbuf(self->cap, ctype, V4L2_MEMORY_DMABUF, i,
 				       self->c[i].fd, self->size, 0));
 
 	/* Frame 0 alone: vivid's output keeps it; the capture shows only it. */
-	ASSERT_EQ(0, demo_qbuf(self->out, otype, V4L2_MEMORY_DMABUF, 0, self->o[0].fd,
+	ASSERT_EQ(0, ubm_qbuf(self->out, otype, V4L2_MEMORY_DMABUF, 0, self->o[0].fd,
 			       self->size, self->size));
-	ASSERT_EQ(0, demo_stream(self->out, otype, true));
-	ASSERT_EQ(0, demo_stream(self->cap, ctype, true));
+	ASSERT_EQ(0, ubm_stream(self->out, otype, true));
+	ASSERT_EQ(0, ubm_stream(self->cap, ctype, true));
 	n = capture_until(_metadata, self, 0, -1);
 	ASSERT_EQ(1, n) TH_LOG("the first captured frame is not output frame 0");
 	for (i = 0; i < 2; i++)
@@ -270,9 +227,9 @@ TEST_F(loop, malloc_frames_out_and_back)
 
 	/* Then 1 and 2: each replaces the one before, which comes back. */
 	for (i = 1; i < NR_OUT; i++) {
-		ASSERT_EQ(0, demo_qbuf(self->out, otype, V4L2_MEMORY_DMABUF, i,
+		ASSERT_EQ(0, ubm_qbuf(self->out, otype, V4L2_MEMORY_DMABUF, i,
 				       self->o[i].fd, self->size, self->size));
-		ASSERT_EQ(0, demo_dqbuf(self->out, otype, V4L2_MEMORY_DMABUF, &b));
+		ASSERT_EQ(0, ubm_dqbuf(self->out, otype, V4L2_MEMORY_DMABUF, &b, DEMO_DQ_TIMEOUT_MS));
 		EXPECT_EQ(i - 1, (int)b.index);
 		EXPECT_EQ(self->o[i - 1].fd, b.m.fd);
 		n = capture_until(_metadata, self, i, i - 1);
@@ -281,8 +238,8 @@ TEST_F(loop, malloc_frames_out_and_back)
 			       i, n);
 		ASSERT_EQ(1, capture_until(_metadata, self, i, -1));
 	}
-	ASSERT_EQ(0, demo_stream(self->cap, ctype, false));
-	ASSERT_EQ(0, demo_stream(self->out, otype, false));
+	ASSERT_EQ(0, ubm_stream(self->cap, ctype, false));
+	ASSERT_EQ(0, ubm_stream(self->out, otype, false));
 
 	/* vivid only read the played frames. */
 	for (i = 0; i < NR_OUT; i++) {

@@ -40,7 +40,7 @@ FIXTURE_SETUP(identity)
 	ASSERT_EQ(0, ret) TH_LOG("tools/demo/vivid-setup failed (vivid loaded?)");
 	self->vfd = open(self->dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->vfd);
-	ASSERT_EQ(0, demo_xioctl(self->vfd, VIDIOC_G_FMT, &fmt));
+	ASSERT_EQ(0, ubm_xioctl(self->vfd, VIDIOC_G_FMT, &fmt));
 	ASSERT_EQ(V4L2_PIX_FMT_XBGR32, fmt.fmt.pix.pixelformat);
 	ASSERT_EQ(800, fmt.fmt.pix.width);
 	ASSERT_EQ(600, fmt.fmt.pix.height);
@@ -109,7 +109,12 @@ static int v4l2ctl_capture(const char *dev, size_t size, uint8_t **out)
 	return 0;
 }
 
-TEST_F(identity, dmabuf_frames_equal_v4l2ctl_stream_mmap)
+/*
+ * Two captures (v4l2-ctl's and ours) of vivid frames drawn on one vCPU under
+ * TCG: about 10 s alone, more than the harness's default 30 s when other
+ * guests share the host.
+ */
+TEST_F_TIMEOUT(identity, dmabuf_frames_equal_v4l2ctl_stream_mmap, 120)
 {
 	const uint32_t type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	struct v4l2_buffer b;
@@ -135,15 +140,15 @@ TEST_F(identity, dmabuf_frames_equal_v4l2ctl_stream_mmap)
 	/* Ours: page-aligned heap frames, V4L2_MEMORY_DMABUF. */
 	for (i = 0; i < NR_BUFS; i++)
 		EXPECT_EQ(0, self->f[i].data_offset);
-	ASSERT_EQ(0, demo_reqbufs(self->vfd, type, V4L2_MEMORY_DMABUF, NR_BUFS));
+	ASSERT_EQ(0, ubm_reqbufs(self->vfd, type, V4L2_MEMORY_DMABUF, NR_BUFS));
 	for (i = 0; i < NR_BUFS; i++)
-		ASSERT_EQ(0, demo_qbuf(self->vfd, type, V4L2_MEMORY_DMABUF, i,
+		ASSERT_EQ(0, ubm_qbuf(self->vfd, type, V4L2_MEMORY_DMABUF, i,
 				       self->f[i].fd, self->size, 0));
-	ASSERT_EQ(0, demo_stream(self->vfd, type, true));
+	ASSERT_EQ(0, ubm_stream(self->vfd, type, true));
 	for (i = 0; i < NR_FRAMES; i++) {
 		struct demo_frame *f;
 
-		ret = demo_dqbuf(self->vfd, type, V4L2_MEMORY_DMABUF, &b);
+		ret = ubm_dqbuf(self->vfd, type, V4L2_MEMORY_DMABUF, &b, DEMO_DQ_TIMEOUT_MS);
 		ASSERT_EQ(0, ret) TH_LOG("frame %d: DQBUF: %s", i, strerror(-ret));
 		ASSERT_GT(NR_BUFS, b.index);
 		ASSERT_EQ(self->size, b.bytesused);
@@ -161,12 +166,12 @@ TEST_F(identity, dmabuf_frames_equal_v4l2ctl_stream_mmap)
 		seen |= 1u << b.index;
 		/* Wiped before it goes back: the next frame must fill it again. */
 		memset(f->data, 0, self->size);
-		ASSERT_EQ(0, demo_qbuf(self->vfd, type, V4L2_MEMORY_DMABUF, b.index,
+		ASSERT_EQ(0, ubm_qbuf(self->vfd, type, V4L2_MEMORY_DMABUF, b.index,
 				       f->fd, self->size, 0));
 	}
 	EXPECT_EQ((1u << NR_BUFS) - 1, seen);
-	ASSERT_EQ(0, demo_stream(self->vfd, type, false));
-	ASSERT_EQ(0, demo_reqbufs(self->vfd, type, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_stream(self->vfd, type, false));
+	ASSERT_EQ(0, ubm_reqbufs(self->vfd, type, V4L2_MEMORY_DMABUF, 0));
 	ksft_print_msg("%d frames of %zu bytes from %s, captured into page-aligned heap "
 		       "frames (udmabuf_ext_alloc()), equal v4l2-ctl --stream-mmap's byte for byte\n",
 		       NR_FRAMES, self->size, self->dev);

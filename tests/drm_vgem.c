@@ -10,38 +10,16 @@
  * dma-buf itself.
  */
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
+#include "udmabuf_driver.h"
 
 #include <sys/wait.h>
 #include <xf86drm.h>
 
 #include "kselftest_harness.h"
+#include "ub-media.h"
 
 #define NR_CARDS	64
 #define BUF_PAGES	16
-
-/* The first /dev/dri/card* driven by vgem, or -ENODEV. */
-static int vgem_open(void)
-{
-	char path[32];
-	int i, fd;
-
-	for (i = 0; i < NR_CARDS; i++) {
-		drmVersionPtr v;
-		bool vgem;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		vgem = v && !strcmp(v->name, "vgem");
-		drmFreeVersion(v);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -ENODEV;
-}
 
 /* PRIME import: 0 and *@handle, or -errno. */
 static int prime_import(int drm, int fd, uint32_t *handle)
@@ -136,14 +114,18 @@ static int kmsg_splats(int fd)
 
 /*
  * A buffer to import: its data as the process sees it, and its dma-buf.
- * - SRC_DROPIN_MEMFD: a memfd through /dev/udmabuf;
+ * - SRC_DROPIN_MEMFD: a memfd through /dev/udmabuf (the module's drop-in, or
+ *   the kernel's own driver);
+ * - SRC_EXT_MEMFD: a memfd through /dev/udmabuf-ext's UDMABUF_CREATE;
  * - SRC_EXT_ALIGNED: page-aligned heap memory of whole pages, PIN (a
  *   writable range must be page aligned at both ends);
  * - SRC_EXT_MALLOC_COPY: plain malloc() memory, one page in so that
  *   malloc's misalignment (16 bytes with glibc) is the data offset, and not
  *   a whole number of pages either: COPY, whose pages are the buffer's own.
  */
-enum src_kind { SRC_DROPIN_MEMFD, SRC_EXT_ALIGNED, SRC_EXT_MALLOC_COPY };
+enum src_kind {
+	SRC_DROPIN_MEMFD, SRC_EXT_MEMFD, SRC_EXT_ALIGNED, SRC_EXT_MALLOC_COPY,
+};
 
 struct src {
 	uint8_t *data;		/* first byte of the buffer's data */
@@ -160,7 +142,7 @@ static int src_create(enum src_kind kind, int dropin, int ext, uint32_t flags,
 	memset(s, 0, sizeof(*s));
 	s->memfd = -1;
 	s->fd = -1;
-	if (kind == SRC_DROPIN_MEMFD) {
+	if (kind == SRC_DROPIN_MEMFD || kind == SRC_EXT_MEMFD) {
 		s->len = BUF_PAGES * UB_PAGE;
 		s->memfd = ub_memfd(s->len, F_SEAL_SHRINK, false);
 		if (s->memfd < 0)
@@ -171,7 +153,8 @@ static int src_create(enum src_kind kind, int dropin, int ext, uint32_t flags,
 			return -errno;
 		ub_fill(s->data, s->len, seed);
 		s->shared = true;
-		s->fd = ub_create_memfd(dropin, s->memfd, 0, s->len, 0);
+		s->fd = ub_create_memfd(kind == SRC_DROPIN_MEMFD ? dropin : ext,
+					s->memfd, 0, s->len, 0);
 		return s->fd < 0 ? s->fd : 0;
 	}
 	if (kind == SRC_EXT_ALIGNED) {
@@ -217,6 +200,7 @@ struct vgem_env {
 	int ext;
 	int dropin;
 	int dropin_errno;	/* why dropin is -1 */
+	enum ub_driver dropin_drv;	/* whose /dev/udmabuf it is */
 	long attachments;
 	long buffers;
 };
@@ -225,12 +209,13 @@ struct vgem_env {
 static int env_open(struct vgem_env *e)
 {
 	e->ext = e->dropin = -1;
-	e->drm = vgem_open();
+	e->drm = ubm_drm_open("vgem");
 	if (e->drm < 0)
 		return -ENODEV;
 	e->ext = open(UB_DEV, O_RDWR | O_CLOEXEC);
 	if (e->ext < 0)
 		return -errno;
+	e->dropin_drv = ub_node_probe(UB_DROPIN_DEV).drv;
 	e->dropin = open(UB_DROPIN_DEV, O_RDWR | O_CLOEXEC);
 	e->dropin_errno = e->dropin < 0 ? errno : 0;
 	e->attachments = ub_stat("attachments");
@@ -267,7 +252,11 @@ FIXTURE_TEARDOWN(vgem)
 	env_close(&self->e);
 }
 
-/* Tests run for a /dev/udmabuf memfd buffer and a udmabuf-ext one. */
+/*
+ * Tests run for a /dev/udmabuf memfd buffer (the module's drop-in, or the
+ * kernel's own driver as the reference), a memfd buffer and a malloc'd one
+ * of /dev/udmabuf-ext.
+ */
 FIXTURE(vgem_import) {
 	struct vgem_env e;
 };
@@ -277,6 +266,7 @@ FIXTURE_VARIANT(vgem_import) {
 };
 
 FIXTURE_VARIANT_ADD(vgem_import, dropin_memfd) { .kind = SRC_DROPIN_MEMFD };
+FIXTURE_VARIANT_ADD(vgem_import, ext_memfd) { .kind = SRC_EXT_MEMFD };
 FIXTURE_VARIANT_ADD(vgem_import, ext_aligned) { .kind = SRC_EXT_ALIGNED };
 FIXTURE_VARIANT_ADD(vgem_import, ext_malloc_copy) {
 	.kind = SRC_EXT_MALLOC_COPY,
@@ -308,66 +298,84 @@ FIXTURE_TEARDOWN(vgem_import)
  */
 TEST_F(vgem_import, prime_import_and_reexport)
 {
-	struct udmabuf_ext_info info, rinfo;
+	/* The kernel's buffers: no udmabuf-ext info or counters to check. */
+	bool ours = variant->kind != SRC_DROPIN_MEMFD ||
+		    self->e.dropin_drv == UB_DRV_MODULE;
+	struct udmabuf_ext_info info = { 0 }, rinfo;
 	uint32_t h, h2;
 	struct src s;
 	uint8_t *map;
 	int re, re2;
-	size_t off;
+	size_t off = 0, size;
 
 	ASSERT_EQ(0, src_create(variant->kind, self->e.dropin, self->e.ext, 0, 1,
 				&s));
-	ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &info));
-	EXPECT_EQ(0, info.nr_attachments);
-	off = info.data_offset;
+	size = lseek(s.fd, 0, SEEK_END);
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &info));
+		EXPECT_EQ(0, info.nr_attachments);
+		EXPECT_EQ(size, info.size);
+		off = info.data_offset;
+	}
 	EXPECT_EQ((uintptr_t)s.data & (UB_PAGE - 1), off);
 
 	ASSERT_EQ(0, prime_import(self->e.drm, s.fd, &h));
-	ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &rinfo));
-	EXPECT_EQ(1, rinfo.nr_attachments);
-	EXPECT_EQ(self->e.attachments + 1, ub_stat("attachments"));
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &rinfo));
+		EXPECT_EQ(1, rinfo.nr_attachments);
+	}
+	EXPECT_EQ(self->e.attachments + ours, ub_stat("attachments"));
 	/* A second import of the same dma-buf is the same GEM object. */
 	ASSERT_EQ(0, prime_import(self->e.drm, s.fd, &h2));
 	EXPECT_EQ(h, h2);
-	ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &rinfo));
-	EXPECT_EQ(1, rinfo.nr_attachments);
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &rinfo));
+		EXPECT_EQ(1, rinfo.nr_attachments);
+	}
 
 	re = prime_export(self->e.drm, h);
 	ASSERT_LE(0, re) TH_LOG("re-export: %s", strerror(-re));
 	EXPECT_NE(s.fd, re);
 	EXPECT_EQ(ino_of(s.fd), ino_of(re));
-	ASSERT_EQ(0, ub_info(self->e.ext, re, &rinfo));
-	EXPECT_EQ(info.id, rinfo.id);
-	EXPECT_EQ(info.size, rinfo.size);
-	EXPECT_EQ(off, rinfo.data_offset);
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->e.ext, re, &rinfo));
+		EXPECT_EQ(info.id, rinfo.id);
+		EXPECT_EQ(info.size, rinfo.size);
+		EXPECT_EQ(off, rinfo.data_offset);
+	}
 
 	/* The bytes, read and written through the re-exported fd. */
-	map = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, re, 0);
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, re, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	ASSERT_EQ(0, ub_sync(re, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	EXPECT_EQ(-1, ub_check(map + off, s.len, 1));
 	ub_fill(map + off, s.len, 2);
 	ASSERT_EQ(0, ub_sync(re, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
-	munmap(map, info.size);
+	munmap(map, size);
 	EXPECT_EQ(-1, ub_check(s.data, s.len, s.shared ? 2 : 1));
 
 	/* Our fds gone, the import still holds the buffer. */
 	close(re);
 	close(s.fd);
 	s.fd = -1;
-	EXPECT_EQ(self->e.buffers + 1, ub_stat("buffers"));
+	EXPECT_EQ(self->e.buffers + ours, ub_stat("buffers"));
 	re2 = prime_export(self->e.drm, h);
 	ASSERT_LE(0, re2);
-	ASSERT_EQ(0, ub_info(self->e.ext, re2, &rinfo));
-	EXPECT_EQ(info.id, rinfo.id);
-	EXPECT_EQ(1, rinfo.nr_attachments);
+	EXPECT_EQ((off_t)size, lseek(re2, 0, SEEK_END));
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->e.ext, re2, &rinfo));
+		EXPECT_EQ(info.id, rinfo.id);
+		EXPECT_EQ(1, rinfo.nr_attachments);
+	}
 
 	/* GEM_CLOSE detaches; the re-exported fd keeps the buffer. */
 	ASSERT_EQ(0, gem_close(self->e.drm, h));
-	ASSERT_EQ(0, ub_info(self->e.ext, re2, &rinfo));
-	EXPECT_EQ(0, rinfo.nr_attachments);
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->e.ext, re2, &rinfo));
+		EXPECT_EQ(0, rinfo.nr_attachments);
+	}
 	EXPECT_EQ(self->e.attachments, ub_stat("attachments"));
-	EXPECT_EQ(self->e.buffers + 1, ub_stat("buffers"));
+	EXPECT_EQ(self->e.buffers + ours, ub_stat("buffers"));
 	close(re2);
 	EXPECT_EQ(self->e.buffers, ub_stat("buffers"));
 	src_destroy(&s);

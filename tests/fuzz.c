@@ -28,11 +28,11 @@
  *   MOVE of shared memory, ...) the call must fail with one of the errnos
  *   of the rules broken, and never succeed;
  * - the limits are predicted exactly: the model keeps what each worker's
- *   live buffers are charged, so a create whose pinned pages (PIN and MOVE
- *   of user ranges) would exceed RLIMIT_MEMLOCK must fail with ENOMEM, one
- *   whose other pages (memfd pages, copies) would exceed user_limit_mb
- *   must fail with EDQUOT, and EDQUOT is refused everywhere else (ENOSPC
- *   and the module-wide pool are gone);
+ *   live buffers are charged, so an extended create whose pages (all of
+ *   them, whatever the mode and source) would exceed RLIMIT_MEMLOCK must
+ *   fail with ENOMEM, an upstream-ABI create whose memfd pages would exceed
+ *   user_limit_mb must fail with EDQUOT, and EDQUOT is refused everywhere
+ *   else (ENOSPC and the module-wide pool are gone);
  * - a success must return an fd (CLOEXEC as asked) whose UDMABUF_EXT_INFO
  *   matches the request (size computed here from the items, data offset,
  *   mode with AUTO resolved as the rules say, flags, source bits, owner,
@@ -52,6 +52,7 @@
  * FUZZ_WORKERS (default 2), FUZZ_ONLY (replay one call number), FUZZ_VERBOSE.
  */
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
+#include "udmabuf_driver.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -181,8 +182,8 @@ struct shared {
 
 /*
  * What the worker's live buffers are charged (docs/uapi.md, "Limits and
- * accounting"): pages pinned from user ranges against RLIMIT_MEMLOCK, the
- * others against user_limit_mb. Both workers run as root, but only worker
+ * accounting"): the extended ABI's pages against RLIMIT_MEMLOCK, the
+ * upstream ABI's against user_limit_mb. Both workers run as root, but only worker
  * 1 is charged (worker 0 has CAP_IPC_LOCK), so root's charges are worker
  * 1's alone.
  */
@@ -413,9 +414,13 @@ static int pool_init(struct pool *p, int id)
 	p->dev = open(UB_DEV, O_RDWR | O_CLOEXEC);
 	if (p->dev < 0)
 		return -errno;
-	p->dropin = open(UB_DROPIN_DEV, O_RDWR | O_CLOEXEC);
-	if (p->dropin < 0)
-		return -errno;
+	/* The module's drop-in only: the kernel's own udmabuf has its rules. */
+	p->dropin = -1;
+	if (ub_node_probe(UB_DROPIN_DEV).drv == UB_DRV_MODULE) {
+		p->dropin = open(UB_DROPIN_DEV, O_RDWR | O_CLOEXEC);
+		if (p->dropin < 0)
+			return -errno;
+	}
 	p->list_limit = ub_param("list_limit");
 	p->size_limit_pages = (uint64_t)ub_param("size_limit_mb") << 8;
 	p->auto_copy_bytes = (uint64_t)ub_param("auto_copy_max_kb") << 10;
@@ -871,10 +876,10 @@ struct outcome {
 
 /*
  * The charge stage, which comes after every argument check and before any
- * page is taken: pinned pages of user ranges against RLIMIT_MEMLOCK first
- * (ENOMEM), then the other pages against user_limit_mb (EDQUOT), both with
- * what the worker's live buffers already hold. Returns the errno the
- * limits decide, or 0.
+ * page is taken: an extended create's pages against RLIMIT_MEMLOCK
+ * (ENOMEM), an upstream one's against user_limit_mb (EDQUOT), with what the
+ * worker's live buffers already hold. Returns the errno the limits decide,
+ * or 0.
  */
 static errset charge_errs(const struct worker *w, const struct charge *c)
 {
@@ -1228,7 +1233,7 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 	struct expect x = { 0 };
 	struct fill_pred fp = { 0 };
 	errset hdr_errs = 0, item_errs = 0;
-	uint64_t total = 0, user_pages = 0;
+	uint64_t total = 0;
 	bool items_bad = false, ro, move, writable, unaligned = false;
 	uint32_t count, i, built, npend = 0, mode;
 	int kind_sel;
@@ -1345,7 +1350,6 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 			pages = (((end + PG - 1) & ~(PG - 1)) - (e->start & ~(PG - 1))) / PG;
 			if (i == 0)
 				x.data_offset = e->start & (PG - 1);
-			user_pages += pages;
 			x.source_must |= UDMABUF_EXT_SOURCE_USER;
 			*pd = (struct pending){ .user = true, .rg = rg };
 		} else {
@@ -1390,10 +1394,8 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 					 mode, ro, &errs);
 		pred_add(&fp, st, errs);
 	}
-	/* Pinned pages of user ranges are charged to RLIMIT_MEMLOCK. */
-	x.charge.locked = mode == UDMABUF_EXT_MODE_PIN ||
-			  mode == UDMABUF_EXT_MODE_MOVE ? user_pages : 0;
-	x.charge.counted = total - x.charge.locked;
+	/* The extended ABI charges every page to RLIMIT_MEMLOCK. */
+	x.charge.locked = total;
 
 	arg = place_arg(w, argp, sizeof(*c));
 	o.ret = do_ioctl(w->p.dev, UDMABUF_EXT_CREATE, arg, &o.err);
@@ -1445,7 +1447,8 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 			fuzz_fail(w, call, "the dma-buf as a memfd: %d", ret);
 		if (ret >= 0)
 			close(ret);
-		if (!ioctl(w->p.dropin, UDMABUF_EXT_INFO, &info) || errno != ENOTTY)
+		if (w->p.dropin >= 0 &&
+		    (!ioctl(w->p.dropin, UDMABUF_EXT_INFO, &info) || errno != ENOTTY))
 			fuzz_fail(w, call, "EXT_INFO on /dev/udmabuf: not ENOTTY");
 	}
 	keep_or_close(w, r, c->fd, &x.charge);
@@ -1712,7 +1715,7 @@ static void one_call(struct worker *w, uint64_t call)
 	int node;
 
 	r.sane = rng_pct(&r, 50);
-	dropin = rng_pct(&r, 30);
+	dropin = rng_pct(&r, 30) && w->p.dropin >= 0;
 	node = dropin ? w->p.dropin : w->p.dev;
 	desc_reset(w);
 	switch (rng_below(&r, 100)) {
@@ -1751,24 +1754,12 @@ static bool cap_ipc_lock(void)
 	return eff > 0 && ((eff >> CAP_IPC_LOCK) & 1);
 }
 
-/* user_limit_mb in pages; 0 means half of RAM (MemTotal is all of it). */
+/* user_limit_mb in pages. */
 static uint64_t user_limit_pages(void)
 {
 	long mb = ub_param("user_limit_mb");
-	char line[128];
-	unsigned long long kb = 0;
-	FILE *f;
 
-	if (mb > 0)
-		return (uint64_t)mb << 8;
-	f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb / 4 / 2;
+	return mb > 0 ? (uint64_t)mb << 8 : 0;
 }
 
 static int worker_main(struct shared *sh, uint64_t seed, int id, uint64_t calls,
@@ -1799,10 +1790,10 @@ static int worker_main(struct shared *sh, uint64_t seed, int id, uint64_t calls,
 			strerror(-ret));
 		return 2;
 	}
-	/* The pool's own dma-buf: a 16-page COPY. */
+	/* The pool's own dma-buf: a 16-page COPY, charged to RLIMIT_MEMLOCK. */
 	for (k = 0; k < w->p.nr_fds && !w->exempt; k++)
 		if (w->p.fds[k].ours)
-			w->held.counted += 16;
+			w->held.locked += 16;
 	fds0 = ub_count_fds();
 	for (i = 0; i < calls; i++) {
 		if (only != ~0ull && i != only)
@@ -1857,8 +1848,9 @@ TEST_F_TIMEOUT(fuzz, ioctls, 7200)
 
 	if (access(UB_DEV, F_OK))
 		SKIP(return, "%s missing: udmabuf_ext not loaded", UB_DEV);
-	if (access(UB_DROPIN_DEV, F_OK))
-		SKIP(return, "%s missing (dropin=0)", UB_DROPIN_DEV);
+	if (ub_node_probe(UB_DROPIN_DEV).drv != UB_DRV_MODULE)
+		ksft_print_msg("%s is not the module's: its memfd ABI is fuzzed on %s only\n",
+			       UB_DROPIN_DEV, UB_DEV);
 	if (workers < 1 || workers > 8)
 		workers = 2;
 	if (!seed) {

@@ -9,10 +9,12 @@
  * FOLL_LONGTERM pins migrate the pages out of ZONE_MOVABLE and CMA first,
  * so the blocks that held them before the buffer was created go offline.
  *
- * For each source (shmem and hugetlb memfds through /dev/udmabuf; private
- * anonymous mmap'd, THP and malloc'd memory through /dev/udmabuf-ext, USER
- * item, PIN mode; the malloc()'d block's whole pages, as a range devices
- * may write must be page aligned at both ends) the test:
+ * For each source (shmem and hugetlb memfds through /dev/udmabuf -- the
+ * module's drop-in, or the kernel's own driver as the reference where it has
+ * one -- and through /dev/udmabuf-ext; private anonymous mmap'd, THP and
+ * malloc'd memory through /dev/udmabuf-ext, USER item, PIN mode; the
+ * malloc()'d block's whole pages, as a range devices may write must be page
+ * aligned at both ends) the test:
  *  1. faults the memory in with a pattern and reads its PFNs from
  *     /proc/self/pagemap (root sees PFNs) to find the memory blocks
  *     (/sys/devices/system/memory/memoryN) and zones that hold it; at least
@@ -37,7 +39,9 @@
  * hugetlb is the exception on 6.1: GUP cannot migrate a huge page for a
  * long-term pin there (it WARNs and fails), so the module pins hugetlb ranges
  * without FOLL_LONGTERM and refuses pages in ZONE_MOVABLE or CMA itself. For
- * the hugetlb memfd the test therefore asserts a clean ENOMEM instead.
+ * the module's hugetlb memfd buffers the test therefore asserts a clean
+ * ENOMEM there; where GUP can (6.12, ub_gup_migrates_hugetlb()), the module
+ * and the kernel's own udmabuf migrate and pin like for every other source.
  *
  * Negative control (control.plain_reference_blocks_offline): a page of
  * Movable memory held by a plain, long-lived page reference that is not
@@ -52,6 +56,7 @@
  * every case is skipped, with the reason.
  */
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
+#include "udmabuf_driver.h"
 
 #include <dirent.h>
 #include <malloc.h>
@@ -285,16 +290,20 @@ FIXTURE(offline) {
 	size_t dsize;
 	uint32_t data_offset;
 	long saved_hugepages;	/* nr_hugepages to restore, or -1 */
+	enum ub_driver drv;	/* whose node the buffer comes from */
 	int nr_offlined;
 	long offlined[MAX_BLOCKS];	/* blocks to online at teardown */
 };
 
 FIXTURE_VARIANT(offline) {
 	enum src src;
+	bool ext;	/* a memfd source through /dev/udmabuf-ext */
 };
 
 FIXTURE_VARIANT_ADD(offline, shmem_memfd) { .src = SRC_SHMEM };
 FIXTURE_VARIANT_ADD(offline, hugetlb_memfd) { .src = SRC_HUGETLB };
+FIXTURE_VARIANT_ADD(offline, ext_shmem_memfd) { .src = SRC_SHMEM, .ext = true };
+FIXTURE_VARIANT_ADD(offline, ext_hugetlb_memfd) { .src = SRC_HUGETLB, .ext = true };
 FIXTURE_VARIANT_ADD(offline, anon_mmap) { .src = SRC_ANON };
 FIXTURE_VARIANT_ADD(offline, anon_thp) { .src = SRC_THP };
 FIXTURE_VARIANT_ADD(offline, malloc) { .src = SRC_MALLOC };
@@ -351,7 +360,8 @@ static int grow_hugepage_pool(long need, long *saved)
 
 FIXTURE_SETUP(offline)
 {
-	const char *dev = variant->src <= SRC_HUGETLB ? UB_DROPIN_DEV : UB_DEV;
+	const char *dev = variant->src <= SRC_HUGETLB && !variant->ext ?
+			  UB_DROPIN_DEV : UB_DEV;
 	int ret;
 
 	self->dev = self->memfd = self->buf = -1;
@@ -365,6 +375,7 @@ FIXTURE_SETUP(offline)
 		     strerror(-self->bpages));
 	if (!have_movable_blocks())
 		SKIP(return, "no memory block in ZONE_MOVABLE: needs a guest booted with movablecore= (tests/suites/offline)");
+	self->drv = ub_node_probe(dev).drv;
 	self->dev = open(dev, O_RDWR);
 	if (self->dev < 0)
 		SKIP(return, "%s: %s", dev, strerror(errno));
@@ -540,8 +551,11 @@ TEST_F_TIMEOUT(offline, pin_migrates_and_blocks_go_offline, 300)
 	 * module). The module pins hugetlb ranges without FOLL_LONGTERM and
 	 * refuses pages in ZONE_MOVABLE itself: the create must fail cleanly,
 	 * with ENOMEM and no kernel warning (the dmesg gate checks that).
+	 * Where GUP can migrate them (6.12), the module and the kernel's own
+	 * udmabuf pin them like any other page.
 	 */
-	if (variant->src == SRC_HUGETLB) {
+	if (variant->src == SRC_HUGETLB && self->drv == UB_DRV_MODULE &&
+	    !ub_gup_migrates_hugetlb()) {
 		EXPECT_EQ(-ENOMEM, create_buffer(self, variant->src));
 		return;
 	}
@@ -678,7 +692,12 @@ FIXTURE(control) {
 	long offlined;		/* block to online at teardown, or -1 */
 };
 
-#define CONTROL_PAGES	256
+/*
+ * 256 MiB, two memory blocks: 6.1 gives a few pages from a Movable block
+ * that can go offline; 6.12 fills the top block first, whose memmap
+ * (PG_reserved) keeps it online whatever happens.
+ */
+#define CONTROL_PAGES	65536
 
 FIXTURE_SETUP(control)
 {
@@ -721,7 +740,7 @@ FIXTURE_TEARDOWN(control)
 
 TEST_F_TIMEOUT(control, plain_reference_blocks_offline, 120)
 {
-	uint64_t pfn[CONTROL_PAGES];
+	uint64_t *pfn = calloc(CONTROL_PAGES, sizeof(*pfn));
 	uint8_t copy[UB_PAGE], *page = NULL;
 	long blk = -1, reserved;
 	struct iovec iov;
@@ -730,6 +749,7 @@ TEST_F_TIMEOUT(control, plain_reference_blocks_offline, 120)
 	if (_metadata->skip)
 		return;
 
+	ASSERT_NE(NULL, pfn);
 	ret = read_pfns(self->mem, CONTROL_PAGES, pfn);
 	ASSERT_EQ(0, ret) TH_LOG("pagemap: %s", strerror(-ret));
 	/* A page in a Movable block that can go offline at all. */
@@ -744,8 +764,14 @@ TEST_F_TIMEOUT(control, plain_reference_blocks_offline, 120)
 		if (!reserved)
 			page = self->mem + i * UB_PAGE;
 	}
-	if (!page)
-		SKIP(return, "no page landed in a Movable block without reserved pages");
+	if (!page) {
+		long movable = 0;
+
+		for (i = 0; i < CONTROL_PAGES; i++)
+			movable += block_is_movable(pfn[i] / self->bpages);
+		SKIP(return, "no page landed in a Movable block without reserved pages (%ld of %d in Movable blocks)",
+		     movable, CONTROL_PAGES);
+	}
 	i = (page - self->mem) / UB_PAGE;
 	ksft_print_msg("control: page pfn %#llx in memory%ld, held by a pipe\n",
 		       (unsigned long long)pfn[i], blk);
@@ -783,6 +809,7 @@ TEST_F_TIMEOUT(control, plain_reference_blocks_offline, 120)
 	ASSERT_EQ(0, ret) TH_LOG("memory%ld online_movable: %s", blk,
 				 state_err(ret));
 	self->offlined = -1;
+	free(pfn);
 }
 
 TEST_HARNESS_MAIN

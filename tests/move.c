@@ -298,6 +298,41 @@ TEST_F(move, quiet_window_vacates_everything)
 	munmap(self->m.range, LEN);
 }
 
+/*
+ * A MOVE range that holds the ioctl's own argument: the vacate, which runs
+ * after the results are copied out, would zap them (the caller would read
+ * fd 0 and leak the real one). Refused with EINVAL; nothing is taken.
+ */
+TEST(move_over_its_own_argument_is_einval)
+{
+	uint8_t *p = map_anon(LEN, PROT_READ | PROT_WRITE, 0);
+	struct udmabuf_ext_item *it;
+	struct udmabuf_ext_create *c;
+	int dev, ret;
+
+	dev = open(UB_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_NE(MAP_FAILED, p);
+	it = malloc(sizeof(*it));
+	ASSERT_NE(NULL, it);
+	ub_fill(p, LEN, 7);
+	c = (struct udmabuf_ext_create *)(p + UB_PAGE);
+	*it = (struct udmabuf_ext_item){
+		.kind = UDMABUF_EXT_ITEM_USER, .start = (uintptr_t)p, .size = LEN,
+	};
+	*c = (struct udmabuf_ext_create){
+		.mode = UDMABUF_EXT_MODE_MOVE, .count = 1, .items = (uintptr_t)it,
+	};
+	ret = ioctl(dev, UDMABUF_EXT_CREATE, c) ? -errno : (int)c->fd;
+	EXPECT_EQ(-EINVAL, ret);
+	if (ret >= 0)
+		close(ret);
+	EXPECT_EQ(-1, ub_check(p, UB_PAGE, 7));
+	free(it);
+	munmap(p, LEN);
+	close(dev);
+}
+
 /* ---- the VMA and its attributes ------------------------------------------- */
 
 /* VmFlags of the smaps entry starting at @addr, into @flags; 0 or -1. */

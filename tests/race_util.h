@@ -12,6 +12,8 @@
 #include <xf86drm.h>
 #include <drm_mode.h>
 
+#include "ub-media.h"
+
 /* ---- PRNG: splitmix64, so that any call i can be regenerated alone. ---- */
 
 static inline uint64_t rng_mix(uint64_t x)
@@ -138,28 +140,10 @@ static inline int ub_counters_settle(const struct ub_counters *want,
 
 /* ---- vgem ------------------------------------------------------------- */
 
-/* The first /dev/dri/card* driven by @driver, or -ENODEV. */
+/* The first /dev/dri/card* driven by @driver, or -ENODEV (tools/media). */
 static inline int ub_drm_open(const char *driver)
 {
-	char path[32];
-	int i, fd;
-
-	for (i = 0; i < 64; i++) {
-		drmVersionPtr v;
-		bool match;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		match = v && !strcmp(v->name, driver);
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	return -ENODEV;
+	return ubm_drm_open(driver);
 }
 
 static inline int ub_dumb_create(int drm, uint32_t w, uint32_t h,

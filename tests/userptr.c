@@ -486,7 +486,8 @@ TEST_F(userptr, copy_unaligned_reports_data_offset)
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
 	EXPECT_EQ(1000, info.data_offset);
-	EXPECT_EQ(0, info.nr_charged);
+	/* The extended ABI charges every page to RLIMIT_MEMLOCK. */
+	EXPECT_EQ(6, info.nr_charged);
 	ub_fill(p, len, 15);	/* a snapshot: the buffer keeps seed 14 */
 	m = mmap(NULL, out.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
@@ -818,7 +819,8 @@ TEST_F(source, copy_is_a_snapshot)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
-	EXPECT_EQ(0, info.nr_charged);
+	/* Copies are memory the buffer holds too: charged like pins. */
+	EXPECT_EQ(info.nr_pages, info.nr_charged);
 	EXPECT_EQ(copied + (long)info.nr_pages, ub_stat("copied_pages"));
 	ub_fill(self->p, words, 24);
 	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
@@ -1232,20 +1234,24 @@ TEST_F(userptr, memlock_exceeded_is_enomem)
 	munmap(p, len);
 }
 
-TEST_F(userptr, memlock_does_not_apply_to_copy)
+/*
+ * A copy is memory that cannot be swapped out either: the extended ABI
+ * charges it to RLIMIT_MEMLOCK like a pin.
+ */
+TEST_F(userptr, memlock_applies_to_copy)
 {
 	struct rlimit rl = { 64 * 1024, 64 * 1024 };
 	size_t len = 1 << 20;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	int fd;
+	long before = ub_vm_pin_kb();
 
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
 	ASSERT_EQ(0, ub_drop_cap_ipc_lock());
-	fd = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_COPY, 0);
-	EXPECT_LE(0, fd);
-	close(fd);
+	EXPECT_EQ(-ENOMEM, ub_ext_create_user(self->dev, p, len,
+					      UDMABUF_EXT_MODE_COPY, 0));
+	EXPECT_EQ(before, ub_vm_pin_kb());
 	munmap(p, len);
 }
 

@@ -18,11 +18,12 @@
  * by name, never by id.
  */
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
+#include "udmabuf_driver.h"
 
-#include <poll.h>
 #include <linux/videodev2.h>
 
 #include "kselftest_harness.h"
+#include "ub-media.h"
 
 #define NR_VIDEO_NODES	64
 #define DQ_TIMEOUT_MS	5000
@@ -37,107 +38,16 @@
 
 /* ---- V4L2 helpers: each returns 0 or a negative errno. ---------------- */
 
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do
-		r = ioctl(fd, req, arg);
-	while (r == -1 && errno == EINTR);
-	return r ? -errno : 0;
-}
-
-static uint32_t dev_caps(const struct v4l2_capability *cap)
-{
-	return (cap->capabilities & V4L2_CAP_DEVICE_CAPS) ?
-	       cap->device_caps : cap->capabilities;
-}
-
-/*
- * Open the first vivid node whose device capabilities include all of @want
- * and, if @bus is non-empty, whose bus_info is @bus; @bus receives the
- * node's bus_info. Returns the fd or -ENODEV.
- */
+/* The first vivid node with all of @want on bus @bus (any if empty), which
+ * receives the node's bus_info. */
 static int vivid_open(uint32_t want, char bus[32])
 {
-	struct v4l2_capability cap;
-	char path[32];
-	int i, fd;
+	struct ubm_video v;
+	int fd = ubm_video_open("vivid", want, bus, &v);
 
-	for (i = 0; i < NR_VIDEO_NODES; i++) {
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&cap, 0, sizeof(cap));
-		if (!xioctl(fd, VIDIOC_QUERYCAP, &cap) &&
-		    !strcmp((char *)cap.driver, "vivid") &&
-		    (dev_caps(&cap) & want) == want &&
-		    (!bus[0] || !strncmp(bus, (char *)cap.bus_info, 32))) {
-			memcpy(bus, cap.bus_info, 32);
-			bus[31] = 0;
-			return fd;
-		}
-		close(fd);
-	}
-	return -ENODEV;
-}
-
-static int ctrl_find(int fd, const char *name, struct v4l2_query_ext_ctrl *q)
-{
-	const uint32_t next = V4L2_CTRL_FLAG_NEXT_CTRL |
-			      V4L2_CTRL_FLAG_NEXT_COMPOUND;
-
-	memset(q, 0, sizeof(*q));
-	q->id = next;
-	while (!xioctl(fd, VIDIOC_QUERY_EXT_CTRL, q)) {
-		if (!strcmp(q->name, name))
-			return 0;
-		q->id |= next;
-	}
-	return -ENOENT;
-}
-
-/*
- * Set the control called @name to @value or, for a menu control, to the
- * item called @item; read it back. -ENOENT if the control or item is
- * missing, -EIO if the value did not stick.
- */
-static int ctrl_set(int fd, const char *name, const char *item, int32_t value)
-{
-	struct v4l2_query_ext_ctrl q;
-	struct v4l2_control c;
-	int ret = ctrl_find(fd, name, &q);
-
-	if (ret)
-		return ret;
-	if (item) {
-		struct v4l2_querymenu m;
-		int64_t i;
-
-		value = -1;
-		for (i = q.minimum; i <= q.maximum; i++) {
-			memset(&m, 0, sizeof(m));
-			m.id = q.id;
-			m.index = i;
-			if (!xioctl(fd, VIDIOC_QUERYMENU, &m) &&
-			    !strcmp((char *)m.name, item)) {
-				value = i;
-				break;
-			}
-		}
-		if (value < 0)
-			return -ENOENT;
-	}
-	c = (struct v4l2_control){ .id = q.id, .value = value };
-	ret = xioctl(fd, VIDIOC_S_CTRL, &c);
-	if (ret)
-		return ret;
-	c.value = ~value;
-	ret = xioctl(fd, VIDIOC_G_CTRL, &c);
-	if (ret)
-		return ret;
-	return c.value == value ? 0 : -EIO;
+	if (fd >= 0)
+		memcpy(bus, v.bus, 32);
+	return fd;
 }
 
 /* Select the first input (or output) with exactly the capability bits @caps
@@ -150,11 +60,11 @@ static int select_input(int fd, uint32_t mask, uint32_t caps)
 	for (i = 0;; i++) {
 		memset(&in, 0, sizeof(in));
 		in.index = i;
-		if (xioctl(fd, VIDIOC_ENUMINPUT, &in))
+		if (ubm_xioctl(fd, VIDIOC_ENUMINPUT, &in))
 			return -ENODEV;
 		if (in.type == V4L2_INPUT_TYPE_CAMERA &&
 		    (in.capabilities & mask) == caps)
-			return xioctl(fd, VIDIOC_S_INPUT, &i);
+			return ubm_xioctl(fd, VIDIOC_S_INPUT, &i);
 	}
 }
 
@@ -166,10 +76,10 @@ static int select_output(int fd, uint32_t mask, uint32_t caps)
 	for (i = 0;; i++) {
 		memset(&out, 0, sizeof(out));
 		out.index = i;
-		if (xioctl(fd, VIDIOC_ENUMOUTPUT, &out))
+		if (ubm_xioctl(fd, VIDIOC_ENUMOUTPUT, &out))
 			return -ENODEV;
 		if ((out.capabilities & mask) == caps)
-			return xioctl(fd, VIDIOC_S_OUTPUT, &i);
+			return ubm_xioctl(fd, VIDIOC_S_OUTPUT, &i);
 	}
 }
 
@@ -185,7 +95,7 @@ static int set_fmt(int fd, uint32_t type, uint32_t w, uint32_t h,
 	f.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
 	f.fmt.pix.field = V4L2_FIELD_NONE;
 	f.fmt.pix.bytesperline = w * 2;
-	ret = xioctl(fd, VIDIOC_S_FMT, &f);
+	ret = ubm_xioctl(fd, VIDIOC_S_FMT, &f);
 	if (ret)
 		return ret;
 	if (f.fmt.pix.width != w || f.fmt.pix.height != h ||
@@ -198,73 +108,17 @@ static int set_fmt(int fd, uint32_t type, uint32_t w, uint32_t h,
 	return 0;
 }
 
-static int reqbufs(int fd, uint32_t type, uint32_t memory, uint32_t count)
-{
-	struct v4l2_requestbuffers r = {
-		.count = count, .type = type, .memory = memory,
-	};
-	int ret = xioctl(fd, VIDIOC_REQBUFS, &r);
-
-	if (ret)
-		return ret;
-	/* vivid's output queue rounds 1 up to 2. */
-	return (count ? r.count >= count : r.count == 0) ? 0 : -ENOBUFS;
-}
-
 static int qbuf_dmabuf(int fd, uint32_t type, uint32_t index, int dmabuf,
 		       uint32_t bytesused)
 {
-	struct v4l2_buffer b = {
-		.index = index, .type = type, .memory = V4L2_MEMORY_DMABUF,
-		.bytesused = bytesused,
-	};
-
-	b.m.fd = dmabuf;
-	return xioctl(fd, VIDIOC_QBUF, &b);
+	return ubm_qbuf(fd, type, V4L2_MEMORY_DMABUF, index, dmabuf, 0,
+			bytesused);
 }
 
 static int qbuf_mmap(int fd, uint32_t index)
 {
-	struct v4l2_buffer b = {
-		.index = index, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_MMAP,
-	};
-
-	return xioctl(fd, VIDIOC_QBUF, &b);
-}
-
-static int stream(int fd, uint32_t type, bool on)
-{
-	int t = type;
-
-	return xioctl(fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
-}
-
-/* DQBUF, waiting at most DQ_TIMEOUT_MS; a buffer flagged ERROR is -EIO. */
-static int dqbuf(int fd, uint32_t type, uint32_t memory, struct v4l2_buffer *b)
-{
-	struct pollfd p = {
-		.fd = fd,
-		.events = type == V4L2_BUF_TYPE_VIDEO_OUTPUT ? POLLOUT : POLLIN,
-	};
-	int ret;
-
-	for (;;) {
-		memset(b, 0, sizeof(*b));
-		b->type = type;
-		b->memory = memory;
-		ret = xioctl(fd, VIDIOC_DQBUF, b);
-		if (ret != -EAGAIN)
-			break;
-		ret = poll(&p, 1, DQ_TIMEOUT_MS);
-		if (ret == 0)
-			return -ETIMEDOUT;
-		if (ret < 0 && errno != EINTR)
-			return -errno;
-	}
-	if (!ret && (b->flags & V4L2_BUF_FLAG_ERROR))
-		return -EIO;
-	return ret;
+	return ubm_qbuf(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP,
+			index, 0, 0, 0);
 }
 
 /* ---- Content checks ---------------------------------------------------- */
@@ -328,32 +182,6 @@ static int check_frame(const uint8_t *data, const uint8_t *ref, size_t size)
 
 /* ---- vivid set-ups ----------------------------------------------------- */
 
-/*
- * Deterministic picture controls, shared by every capture set-up. @loop
- * selects vivid's video loopback.
- */
-static int set_picture_controls(int fd, bool loop)
-{
-	int ret;
-
-	ret = ctrl_set(fd, "Test Pattern", "100% Color Squares", 0);
-	if (!ret)
-		ret = ctrl_set(fd, "OSD Text Mode", "None", 0);
-	if (!ret)
-		ret = ctrl_set(fd, "Horizontal Movement", "No Movement", 0);
-	if (!ret)
-		ret = ctrl_set(fd, "Vertical Movement", "No Movement", 0);
-	if (!ret)
-		ret = ctrl_set(fd, "Show Border", NULL, 0);
-	if (!ret)
-		ret = ctrl_set(fd, "Show Square", NULL, 0);
-	if (!ret)
-		ret = ctrl_set(fd, "Fill Percentage of Frame", NULL, 100);
-	if (!ret)
-		ret = ctrl_set(fd, "Loop Video", NULL, loop);
-	return ret;
-}
-
 /* Webcam input, deterministic picture, 640x480 YUYV, fastest frame rate. */
 static int setup_webcam(int fd, size_t *size)
 {
@@ -363,7 +191,7 @@ static int setup_webcam(int fd, size_t *size)
 	ret = select_input(fd, V4L2_IN_CAP_DV_TIMINGS | V4L2_IN_CAP_STD, 0);
 	if (ret)
 		return ret;
-	ret = set_picture_controls(fd, false);
+	ret = ubm_vivid_still_picture(fd);
 	if (ret)
 		return ret;
 	ret = set_fmt(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, FMT_W, FMT_H, size);
@@ -371,7 +199,7 @@ static int setup_webcam(int fd, size_t *size)
 		return ret;
 	/* vivid picks the nearest interval it has for this size (1/25). */
 	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, 60 };
-	xioctl(fd, VIDIOC_S_PARM, &parm);
+	ubm_xioctl(fd, VIDIOC_S_PARM, &parm);
 	return 0;
 }
 
@@ -386,7 +214,7 @@ static int capture_mmap(int fd, size_t size, uint8_t *frames, int n)
 	struct v4l2_buffer b;
 	int i, ret;
 
-	ret = reqbufs(fd, type, V4L2_MEMORY_MMAP, 2);
+	ret = ubm_reqbufs(fd, type, V4L2_MEMORY_MMAP, 2);
 	if (ret)
 		return ret;
 	for (i = 0; i < 2; i++) {
@@ -394,7 +222,7 @@ static int capture_mmap(int fd, size_t size, uint8_t *frames, int n)
 		b.index = i;
 		b.type = type;
 		b.memory = V4L2_MEMORY_MMAP;
-		ret = xioctl(fd, VIDIOC_QUERYBUF, &b);
+		ret = ubm_xioctl(fd, VIDIOC_QUERYBUF, &b);
 		if (ret)
 			goto out;
 		if (b.length < size) {
@@ -411,9 +239,9 @@ static int capture_mmap(int fd, size_t size, uint8_t *frames, int n)
 		if (ret)
 			goto out;
 	}
-	ret = stream(fd, type, true);
+	ret = ubm_stream(fd, type, true);
 	for (i = 0; !ret && i < n; i++) {
-		ret = dqbuf(fd, type, V4L2_MEMORY_MMAP, &b);
+		ret = ubm_dqbuf(fd, type, V4L2_MEMORY_MMAP, &b, DQ_TIMEOUT_MS);
 		if (ret)
 			break;
 		if (b.bytesused != size) {
@@ -423,12 +251,12 @@ static int capture_mmap(int fd, size_t size, uint8_t *frames, int n)
 		memcpy(frames + i * size, map[b.index], size);
 		ret = qbuf_mmap(fd, b.index);
 	}
-	stream(fd, type, false);
+	ubm_stream(fd, type, false);
 out:
 	for (i = 0; i < 2; i++)
 		if (map[i] != MAP_FAILED)
 			munmap(map[i], size);
-	reqbufs(fd, type, V4L2_MEMORY_MMAP, 0);
+	ubm_reqbufs(fd, type, V4L2_MEMORY_MMAP, 0);
 	return ret;
 }
 
@@ -483,12 +311,12 @@ static int capture_round(int fd, int n, const int *fds, size_t size,
 			return ret;
 	}
 	if (start) {
-		ret = stream(fd, type, true);
+		ret = ubm_stream(fd, type, true);
 		if (ret)
 			return ret;
 	}
 	for (i = 0; i < n; i++) {
-		ret = dqbuf(fd, type, V4L2_MEMORY_DMABUF, &b);
+		ret = ubm_dqbuf(fd, type, V4L2_MEMORY_DMABUF, &b, DQ_TIMEOUT_MS);
 		if (ret)
 			return ret;
 		if (b.index >= (uint32_t)n || (seen & (1u << b.index)) ||
@@ -616,22 +444,26 @@ FIXTURE_TEARDOWN(capture)
 }
 
 /*
- * A shmem memfd, through the upstream ABI of /dev/udmabuf: four buffers at
- * four offsets of one memfd, two capture rounds each checked through the
- * memfd's own mapping (the CANARY is rewritten between rounds, so the
- * second round proves fresh writes).
+ * A shmem memfd, through the upstream ABI of @path: four buffers at four
+ * offsets of one memfd, two capture rounds each checked through the memfd's
+ * own mapping (the CANARY is rewritten between rounds, so the second round
+ * proves fresh writes).  @path is /dev/udmabuf (the module's drop-in, or
+ * the kernel's own driver, whose buffers vivid must take the same way) or
+ * /dev/udmabuf-ext; the module's counters only move for its own buffers.
  */
-TEST_F(capture, capture_into_memfd_dropin)
+static void capture_into_memfd(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(capture) *self, const char *path)
 {
 	const uint32_t type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	size_t slot = ALIGN_UP(self->size, UB_PAGE);
 	struct udmabuf_ext_info info;
 	int dev, memfd, fds[MAX_BUFS], i, round;
+	bool ours = ub_node_probe(path).drv == UB_DRV_MODULE;
 	uint8_t *mem;
 
-	dev = open(UB_DROPIN_DEV, O_RDWR | O_CLOEXEC);
+	dev = open(path, O_RDWR | O_CLOEXEC);
 	if (dev < 0)
-		SKIP(return, "%s: %s", UB_DROPIN_DEV, strerror(errno));
+		SKIP(return, "%s: %s", path, strerror(errno));
 	memfd = ub_memfd(MAX_BUFS * slot, F_SEAL_SHRINK, false);
 	ASSERT_LE(0, memfd);
 	mem = mmap(NULL, MAX_BUFS * slot, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -642,7 +474,7 @@ TEST_F(capture, capture_into_memfd_dropin)
 		fds[i] = ub_create_memfd(dev, memfd, i * slot, slot, 0);
 		ASSERT_LE(0, fds[i]) TH_LOG("UDMABUF_CREATE: %s", strerror(-fds[i]));
 	}
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, MAX_BUFS));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, MAX_BUFS));
 
 	for (round = 0; round < 2; round++) {
 		if (round)
@@ -657,19 +489,33 @@ TEST_F(capture, capture_into_memfd_dropin)
 	}
 
 	/* vb2-vmalloc holds one vmap per buffer and never attaches. */
-	EXPECT_EQ(self->base.vmaps + MAX_BUFS, ub_stat("vmaps"));
+	EXPECT_EQ(self->base.vmaps + (ours ? MAX_BUFS : 0), ub_stat("vmaps"));
 	EXPECT_EQ(self->base.attachments, ub_stat("attachments"));
-	ASSERT_EQ(0, ub_info(self->ext, fds[0], &info));
-	EXPECT_EQ(0, info.nr_attachments);
+	if (ours) {
+		ASSERT_EQ(0, ub_info(self->ext, fds[0], &info));
+		EXPECT_EQ(0, info.nr_attachments);
+	}
 
-	ASSERT_EQ(0, stream(self->fd, type, false));
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_stream(self->fd, type, false));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
 	EXPECT_EQ(self->base.vmaps, ub_stat("vmaps"));
 	for (i = 0; i < MAX_BUFS; i++)
 		close(fds[i]);
 	munmap(mem, MAX_BUFS * slot);
 	close(memfd);
 	close(dev);
+}
+
+TEST_F(capture, capture_into_memfd_dropin)
+{
+	UB_RETURN_IF_SKIPPED();
+	capture_into_memfd(_metadata, self, UB_DROPIN_DEV);
+}
+
+TEST_F(capture, capture_into_memfd_ext)
+{
+	UB_RETURN_IF_SKIPPED();
+	capture_into_memfd(_metadata, self, UB_DEV);
 }
 
 /*
@@ -703,7 +549,7 @@ TEST_F(capture, read_only_buffer_refused_for_capture)
 	rw = ub_ext_create_user(self->ext, rw_mem, self->size,
 				UDMABUF_EXT_MODE_PIN, 0);
 	ASSERT_LE(0, rw);
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 2));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 2));
 
 	kmsg = kmsg_open();
 	EXPECT_EQ(-EFAULT, qbuf_dmabuf(self->fd, type, 0, ro, 0));
@@ -715,19 +561,19 @@ TEST_F(capture, read_only_buffer_refused_for_capture)
 	/* Control: the same pages without READ_ONLY are accepted. */
 	ASSERT_EQ(0, qbuf_dmabuf(self->fd, type, 0, ctl, 0));
 	EXPECT_EQ(self->base.vmaps + 1, ub_stat("vmaps"));
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
 	EXPECT_EQ(self->base.vmaps, ub_stat("vmaps"));
 	close(ctl);
 
 	/* Stream into the writable buffer with the read-only one refused. */
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 2));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 2));
 	EXPECT_EQ(-EFAULT, qbuf_dmabuf(self->fd, type, 1, ro, 0));
 	fds[0] = rw;
 	ASSERT_EQ(0, capture_round(self->fd, 1, fds, self->size, true));
 	ASSERT_EQ(0, capture_round(self->fd, 1, fds, self->size, false));
 	EXPECT_EQ(0, check_frame(rw_mem, self->ref, self->size));
-	ASSERT_EQ(0, stream(self->fd, type, false));
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_stream(self->fd, type, false));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
 
 	/* The read-only pages, directly and through the dma-buf. */
 	EXPECT_EQ(-1, first_not(ro_mem, CANARY, len));
@@ -767,7 +613,7 @@ TEST_F(capture, release_after_streamoff_and_reqbufs0)
 					    UDMABUF_EXT_MODE_PIN, 0);
 		ASSERT_LE(0, fds[i]);
 	}
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 3));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 3));
 	ASSERT_EQ(0, capture_round(self->fd, 3, fds, self->size, true));
 	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(0, check_frame(mem + i * slot, self->ref,
@@ -786,10 +632,10 @@ TEST_F(capture, release_after_streamoff_and_reqbufs0)
 	EXPECT_LT(self->base.pinned_pages, now.pinned_pages);
 	EXPECT_EQ(self->base.refcnt + 3, now.refcnt);
 
-	ASSERT_EQ(0, stream(self->fd, type, false));
+	ASSERT_EQ(0, ubm_stream(self->fd, type, false));
 	counters_read(&now);
 	EXPECT_EQ(self->base.buffers + 3, now.buffers);	/* still allocated */
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
 	counters_read(&now);
 	EXPECT_EQ(self->base.buffers, now.buffers);
 	EXPECT_EQ(self->base.pages, now.pages);
@@ -820,7 +666,7 @@ TEST_F(capture, release_on_close_while_streaming)
 		fds[i] = ub_create_memfd(self->ext, memfd, i * slot, slot, 0);
 		ASSERT_LE(0, fds[i]);
 	}
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 2));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 2));
 	ASSERT_EQ(0, capture_round(self->fd, 2, fds, self->size, true));
 	for (i = 0; i < 2; i++) {
 		EXPECT_EQ(0, check_frame(mem + i * slot, self->ref,
@@ -1004,7 +850,7 @@ TEST_F(capture_into, frame_lands_at_pointer)
 			break;
 		}
 	}
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, NR_USER_BUFS));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, NR_USER_BUFS));
 
 	for (round = 0; round < 2; round++) {
 		if (round)
@@ -1017,8 +863,8 @@ TEST_F(capture_into, frame_lands_at_pointer)
 		}
 	}
 	EXPECT_EQ(vmaps + NR_USER_BUFS, ub_stat("vmaps"));
-	ASSERT_EQ(0, stream(self->fd, type, false));
-	ASSERT_EQ(0, reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_stream(self->fd, type, false));
+	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 0));
 	EXPECT_EQ(vmaps, ub_stat("vmaps"));
 	for (i = 0; i < NR_USER_BUFS; i++)
 		close(fds[i]);
@@ -1063,14 +909,16 @@ FIXTURE_SETUP(loop)
 		SKIP(return, "vivid has no HDMI output (output_types)");
 	ASSERT_EQ(0, ret);
 	/* ... with equal resolutions: the output takes the input's timings. */
-	ASSERT_EQ(0, xioctl(self->cap, VIDIOC_G_DV_TIMINGS, &t));
-	ASSERT_EQ(0, xioctl(self->out, VIDIOC_S_DV_TIMINGS, &t));
+	ASSERT_EQ(0, ubm_xioctl(self->cap, VIDIOC_G_DV_TIMINGS, &t));
+	ASSERT_EQ(0, ubm_xioctl(self->out, VIDIOC_S_DV_TIMINGS, &t));
 	ASSERT_EQ(V4L2_DV_BT_656_1120, t.type);
 	ASSERT_EQ(0, t.bt.interlaced);
 	self->w = t.bt.width;
 	self->h = t.bt.height;
-	ret = set_picture_controls(self->cap, true);
+	ret = ubm_vivid_still_picture(self->cap);
 	ASSERT_EQ(0, ret) TH_LOG("controls: %s", strerror(-ret));
+	ret = ubm_vivid_loop(self->cap, self->out, true);
+	ASSERT_EQ(0, ret) TH_LOG("vivid loopback: %s", strerror(-ret));
 	/* ... and the same fourcc and field on both sides. */
 	ASSERT_EQ(0, set_fmt(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE,
 			     self->w, self->h, &self->size));
@@ -1085,18 +933,18 @@ FIXTURE_TEARDOWN(loop)
 		/* Leave vivid as the other tests expect it. */
 		int zero = 0;
 
-		reqbufs(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		ubm_reqbufs(self->cap, V4L2_BUF_TYPE_VIDEO_CAPTURE,
 			V4L2_MEMORY_MMAP, 0);
-		ctrl_set(self->cap, "Loop Video", NULL, 0);
-		xioctl(self->cap, VIDIOC_S_INPUT, &zero);
+		ubm_vivid_loop(self->cap, self->out, false);
+		ubm_xioctl(self->cap, VIDIOC_S_INPUT, &zero);
 		close(self->cap);
 	}
 	if (self->out >= 0) {
 		int zero = 0;
 
-		reqbufs(self->out, V4L2_BUF_TYPE_VIDEO_OUTPUT,
+		ubm_reqbufs(self->out, V4L2_BUF_TYPE_VIDEO_OUTPUT,
 			V4L2_MEMORY_DMABUF, 0);
-		xioctl(self->out, VIDIOC_S_OUTPUT, &zero);
+		ubm_xioctl(self->out, VIDIOC_S_OUTPUT, &zero);
 		close(self->out);
 	}
 	if (self->ext >= 0)
@@ -1170,7 +1018,7 @@ static int capture_until(int cap, uint8_t **maps, size_t size,
 		const uint8_t *f;
 		long off;
 
-		ret = dqbuf(cap, type, V4L2_MEMORY_MMAP, &b);
+		ret = ubm_dqbuf(cap, type, V4L2_MEMORY_MMAP, &b, DQ_TIMEOUT_MS);
 		if (ret)
 			return ret;
 		if (b.bytesused != size)
@@ -1223,25 +1071,25 @@ TEST_F(loop, output_reads_through_vmap)
 	ASSERT_EQ(0, out_buf_create(self->ext, self->size, 1, 0, &a));
 	ASSERT_EQ(0, out_buf_create(self->ext, self->size, 2, 0, &b));
 
-	ASSERT_EQ(0, reqbufs(self->cap, ctype, V4L2_MEMORY_MMAP, MAX_BUFS));
+	ASSERT_EQ(0, ubm_reqbufs(self->cap, ctype, V4L2_MEMORY_MMAP, MAX_BUFS));
 	for (i = 0; i < MAX_BUFS; i++) {
 		memset(&vb, 0, sizeof(vb));
 		vb.index = i;
 		vb.type = ctype;
 		vb.memory = V4L2_MEMORY_MMAP;
-		ASSERT_EQ(0, xioctl(self->cap, VIDIOC_QUERYBUF, &vb));
+		ASSERT_EQ(0, ubm_xioctl(self->cap, VIDIOC_QUERYBUF, &vb));
 		maps[i] = mmap(NULL, self->size, PROT_READ, MAP_SHARED,
 			       self->cap, vb.m.offset);
 		ASSERT_NE(MAP_FAILED, maps[i]);
 		ASSERT_EQ(0, qbuf_mmap(self->cap, i));
 	}
-	ASSERT_EQ(0, reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 2));
+	ASSERT_EQ(0, ubm_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 2));
 
 	/* 1. */
 	ASSERT_EQ(0, qbuf_dmabuf(self->out, otype, 0, a.fd, self->size));
 	EXPECT_EQ(vmaps + 1, ub_stat("vmaps"));
-	ASSERT_EQ(0, stream(self->out, otype, true));
-	ASSERT_EQ(0, stream(self->cap, ctype, true));
+	ASSERT_EQ(0, ubm_stream(self->out, otype, true));
+	ASSERT_EQ(0, ubm_stream(self->cap, ctype, true));
 	for (i = 0; i < 3; i++) {
 		ret = capture_until(self->cap, maps, self->size, img_a, NULL, 1);
 		ASSERT_EQ(0, ret) TH_LOG("phase 1, frame %d: %d", i, ret);
@@ -1252,7 +1100,7 @@ TEST_F(loop, output_reads_through_vmap)
 	/* 2. */
 	ASSERT_EQ(0, qbuf_dmabuf(self->out, otype, 1, b.fd, self->size));
 	EXPECT_EQ(vmaps + 2, ub_stat("vmaps"));
-	ASSERT_EQ(0, dqbuf(self->out, otype, V4L2_MEMORY_DMABUF, &vb));
+	ASSERT_EQ(0, ubm_dqbuf(self->out, otype, V4L2_MEMORY_DMABUF, &vb, DQ_TIMEOUT_MS));
 	EXPECT_EQ(0, vb.index);
 	EXPECT_EQ(a.fd, vb.m.fd);
 	ret = capture_until(self->cap, maps, self->size, img_b, img_a, 30);
@@ -1262,7 +1110,7 @@ TEST_F(loop, output_reads_through_vmap)
 	ub_fill(a.data, self->size, 3);
 	ub_fill(img_a, self->size, 3);
 	ASSERT_EQ(0, qbuf_dmabuf(self->out, otype, 0, a.fd, self->size));
-	ASSERT_EQ(0, dqbuf(self->out, otype, V4L2_MEMORY_DMABUF, &vb));
+	ASSERT_EQ(0, ubm_dqbuf(self->out, otype, V4L2_MEMORY_DMABUF, &vb, DQ_TIMEOUT_MS));
 	EXPECT_EQ(1, vb.index);
 	EXPECT_EQ(b.fd, vb.m.fd);
 	ret = capture_until(self->cap, maps, self->size, img_a, img_b, 30);
@@ -1270,9 +1118,9 @@ TEST_F(loop, output_reads_through_vmap)
 	EXPECT_EQ(vmaps + 2, ub_stat("vmaps"));
 	EXPECT_EQ(att, ub_stat("attachments"));
 
-	ASSERT_EQ(0, stream(self->cap, ctype, false));
-	ASSERT_EQ(0, stream(self->out, otype, false));
-	ASSERT_EQ(0, reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_stream(self->cap, ctype, false));
+	ASSERT_EQ(0, ubm_stream(self->out, otype, false));
+	ASSERT_EQ(0, ubm_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 0));
 	EXPECT_EQ(vmaps, ub_stat("vmaps"));
 	/* vivid only read: the frames and the canaries after them are intact. */
 	EXPECT_EQ(-1, first_not(a.data + self->size, OUT_CANARY,
@@ -1305,12 +1153,12 @@ TEST_F(loop, read_only_buffer_refused_for_output)
 
 	ASSERT_EQ(0, out_buf_create(self->ext, self->size, 4,
 				    UDMABUF_EXT_FLAGS_READ_ONLY, &ro));
-	ASSERT_EQ(0, reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 1));
+	ASSERT_EQ(0, ubm_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 1));
 	kmsg = kmsg_open();
 	EXPECT_EQ(-EFAULT, qbuf_dmabuf(self->out, otype, 0, ro.fd, self->size));
 	EXPECT_EQ(vmaps, ub_stat("vmaps"));
 	EXPECT_EQ(0, kmsg_splats(kmsg));
-	ASSERT_EQ(0, reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 0));
+	ASSERT_EQ(0, ubm_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 0));
 	EXPECT_EQ(-1, ub_check(ro.data, self->size, 4));
 	out_buf_destroy(&ro);
 }

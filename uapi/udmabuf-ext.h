@@ -47,9 +47,8 @@ struct udmabuf_ext_item {
 #define UDMABUF_EXT_MODE_PIN		0	/* long-term pin of the pages, zero copy */
 #define UDMABUF_EXT_MODE_COPY		1	/* copy into pages owned by the buffer */
 #define UDMABUF_EXT_MODE_MOVE		2	/* take anonymous pages, leave zero-fill */
-#define UDMABUF_EXT_MODE_AUTO		3	/* COPY up to auto_copy_max_kb or if the
-						 * range is writable and unaligned,
-						 * else PIN */
+/* AUTO: COPY up to auto_copy_max_kb or if writable and unaligned, else PIN. */
+#define UDMABUF_EXT_MODE_AUTO		3
 
 /* Flags, for &udmabuf_ext_create.flags. */
 #define UDMABUF_EXT_FLAGS_CLOEXEC	0x01	/* same value as UDMABUF_FLAGS_CLOEXEC */
@@ -76,11 +75,10 @@ struct udmabuf_ext_item {
  * @__pad: must be zero.
  * @reserved: must be zero.
  *
- * Pages come from the items in order. They are charged to the calling user
- * (docs/uapi.md, "Limits and accounting"): pages pinned from USER items in
- * PIN and MOVE mode to RLIMIT_MEMLOCK (ENOMEM beyond it), all others to the
- * user_limit_mb module parameter (EDQUOT beyond it); CAP_IPC_LOCK is
- * exempt from both.
+ * A MOVE's ranges must not contain this structure, which the results are
+ * written to (EINVAL). Pages come from the items in order. All of them are charged to the
+ * calling user's RLIMIT_MEMLOCK (ENOMEM beyond it), as io_uring charges its
+ * pins; CAP_IPC_LOCK is exempt (docs/uapi.md, "Limits and accounting").
  */
 struct udmabuf_ext_create {
 	__u32 flags;
@@ -106,9 +104,8 @@ struct udmabuf_ext_create {
 /* Buffer flags, for &udmabuf_ext_info.buf_flags. */
 #define UDMABUF_EXT_INFO_READ_ONLY	0x01
 #define UDMABUF_EXT_INFO_DROPIN		0x02	/* created through /dev/udmabuf's ABI */
-#define UDMABUF_EXT_INFO_MOVE_PARTIAL	0x04	/* MOVE found some page no longer where it
-						 * took it: that page may still be mapped
-						 * in the process */
+/* MOVE found some page no longer where it took it: it may still be mapped. */
+#define UDMABUF_EXT_INFO_MOVE_PARTIAL	0x04
 
 /**
  * struct udmabuf_ext_info - argument of %UDMABUF_EXT_INFO
@@ -124,9 +121,10 @@ struct udmabuf_ext_create {
  * @nr_segments: out, physically contiguous runs of pages: the number of DMA
  *	segments for an importer without a segment size limit and without an
  *	IOMMU merging them.
- * @nr_charged: out, pages pinned from user ranges (PIN, MOVE): shown in the
- *	creator's VmPin and, unless it had CAP_IPC_LOCK, charged to its user's
- *	RLIMIT_MEMLOCK. The other pages count against user_limit_mb.
+ * @nr_charged: out, pages charged to RLIMIT_MEMLOCK (all pages of a buffer
+ *	of %UDMABUF_EXT_CREATE, none of the upstream ABI's): shown in the
+ *	creator's VmPin and, unless it had CAP_IPC_LOCK, counted in its user's
+ *	locked memory.
  * @meta_bytes: out, kernel memory used to describe the pages.
  * @owner_pid: out, thread group id of the creator in the caller's pid
  *	namespace, 0 if it is not visible there or has exited.

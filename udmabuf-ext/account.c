@@ -3,23 +3,28 @@
  * udmabuf-ext: what a buffer holds is charged to the user who made it.
  *
  * Every page a buffer holds is counted against one of two per-user limits,
- * decided when the buffer is created and kept until it is released:
+ * decided by the ABI that created it and kept until it is released:
  *
- * - Pages taken from a user address range in PIN or MOVE mode are charged
- *   to RLIMIT_MEMLOCK the way io_uring and iommufd charge pinned memory: to
- *   the user (user_struct->locked_vm of the creator's real uid), so that
+ * - The extended ABI (UDMABUF_EXT_CREATE) charges every page to
+ *   RLIMIT_MEMLOCK, whatever its source or mode: pinned, referenced or
+ *   copied, it is memory that cannot be swapped out as long as the buffer
+ *   lives. It is charged the way io_uring and iommufd charge pinned memory:
+ *   to the user (user_struct->locked_vm of the creator's real uid), so that
  *   neither fork() nor passing the fd to another process multiplies the
- *   limit. The creator's pinned_vm shows them too (VmPin in
+ *   limit. The creator's pinned_vm shows it too (VmPin in
  *   /proc/<pid>/status), as io_uring's and RDMA's pins do.
  *
- * - Every other page (memfd pages, which upstream udmabuf never charges and
- *   QEMU relies on that; pages a COPY buffer allocated) counts against the
- *   module's own per-user cap, user_limit_mb, in a table of users kept here.
- *   There is no module-wide pool: what one user holds never makes another's
- *   create fail.
+ * - The upstream ABI (UDMABUF_CREATE, UDMABUF_CREATE_LIST, memfd pages only)
+ *   charges nothing to RLIMIT_MEMLOCK, as upstream does not and QEMU relies
+ *   on that; its pages count against the module's own per-user cap,
+ *   user_limit_mb, in a table of users kept here.
  *
- * A caller with CAP_IPC_LOCK is exempt from both limits, as from
- * RLIMIT_MEMLOCK everywhere; its pins still show in its VmPin.
+ * There is no module-wide pool: what one user holds never makes another's
+ * create fail.
+ *
+ * A caller with CAP_IPC_LOCK (in the initial user namespace) is exempt from
+ * both limits, as from RLIMIT_MEMLOCK everywhere; its pins still show in its
+ * VmPin.
  *
  * The mm is held with mmgrab() (not mmget()) and the user with get_uid(), so
  * that a buffer that outlives its creator can still return what it was
@@ -35,6 +40,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/user_namespace.h>
 
 #include "internal.h"
 
@@ -57,12 +63,12 @@ struct udmabuf_ext_user {
 static DEFINE_HASHTABLE(udmabuf_ext_users, UDMABUF_EXT_USERS_BITS);
 static DEFINE_SPINLOCK(udmabuf_ext_users_lock);
 
-/* The per-user cap in pages: user_limit_mb, or half of RAM for 0. */
+/* The per-user cap in pages. */
 static unsigned long udmabuf_ext_user_limit(void)
 {
 	unsigned long mb = READ_ONCE(udmabuf_ext_user_limit_mb);
 
-	return mb ? mb << (20 - PAGE_SHIFT) : totalram_pages() / 2;
+	return min(mb, ULONG_MAX >> (20 - PAGE_SHIFT)) << (20 - PAGE_SHIFT);
 }
 
 static struct udmabuf_ext_user *udmabuf_ext_user_find(kuid_t uid)
@@ -153,8 +159,8 @@ static int udmabuf_ext_lock_pages(struct user_struct *user, unsigned long nr)
 /**
  * udmabuf_ext_charge() - charge a new buffer to the calling user
  * @c: the buffer's charge, zeroed.
- * @locked: pages pinned from user address ranges (PIN, MOVE).
- * @counted: every other page.
+ * @locked: pages to charge to RLIMIT_MEMLOCK (the extended ABI's).
+ * @counted: pages to count against user_limit_mb (the upstream ABI's).
  *
  * Return: 0; -ENOMEM if @locked would exceed RLIMIT_MEMLOCK; -EDQUOT if
  * @counted would exceed user_limit_mb; nothing is charged on error.
@@ -169,7 +175,8 @@ int udmabuf_ext_charge(struct udmabuf_ext_charge *c, unsigned long locked,
 	if (!locked && !counted)
 		return 0;
 	c->locked = locked;
-	if (!capable(CAP_IPC_LOCK)) {
+	/* As io_uring: no audit record for the many who lack it. */
+	if (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
 		if (locked) {
 			ret = udmabuf_ext_lock_pages(user, locked);
 			if (ret)

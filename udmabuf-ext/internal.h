@@ -113,9 +113,9 @@ int udmabuf_ext_pages_copy(struct udmabuf_ext_fill_ctx *ctx, unsigned long nr,
  *	CAP_IPC_LOCK.
  * @mm: the creator's mm, whose pinned_vm shows @locked pages (mmgrab());
  *	NULL if @locked is 0.
- * @locked: pages pinned from user address ranges (PIN, MOVE).
+ * @locked: pages of a buffer of the extended ABI, all of them.
  * @uid: the user whose user_limit_mb counts @counted pages.
- * @counted: other pages counted against user_limit_mb; 0 with CAP_IPC_LOCK.
+ * @counted: pages of a buffer of the upstream ABI; 0 with CAP_IPC_LOCK.
  *
  * See account.c for the rules.
  */
@@ -177,9 +177,10 @@ struct udmabuf_ext_buf {
  * @buffers: live buffers.
  * @pages: pages held by live buffers.
  * @pinned_pages: pages holding a FOLL_PIN pin or a page reference of ours.
- * @charged_pages: pages pinned from user address ranges, in their
- *	creators' VmPin and (without CAP_IPC_LOCK) their users' locked_vm.
- * @user_pages: other pages, counted against their users' user_limit_mb.
+ * @charged_pages: pages of buffers of the extended ABI, in their creators'
+ *	VmPin and (without CAP_IPC_LOCK) their users' locked_vm.
+ * @user_pages: pages of buffers of the upstream ABI, counted against their
+ *	users' user_limit_mb.
  * @users: users with pages counted against user_limit_mb.
  * @copied_pages: pages owned by COPY-mode buffers.
  * @moved_pages: pages taken by MOVE-mode buffers.
@@ -213,9 +214,11 @@ extern struct udmabuf_ext_stats udmabuf_ext_stats;
  * @mode: UDMABUF_EXT_MODE_*, AUTO already resolved.
  * @dropin: made through the upstream ABI.
  * @nr_pages: pages the buffer will have.
- * @nr_locked: of those, pages pinned from user address ranges (PIN and
- *	MOVE of USER items), charged to RLIMIT_MEMLOCK.
+ * @nr_locked: of those, pages charged to RLIMIT_MEMLOCK: all of them for
+ *	the extended ABI, none for the upstream one (see account.c).
  * @data_offset: offset of the first byte in the first page.
+ * @results: for the extended ABI, the user address the results are copied
+ *	to (struct udmabuf_ext_create), which a MOVE must not take.
  */
 struct udmabuf_ext_request {
 	const struct udmabuf_ext_item *items;
@@ -226,6 +229,7 @@ struct udmabuf_ext_request {
 	unsigned long nr_pages;
 	unsigned long nr_locked;
 	u32 data_offset;
+	unsigned long results;
 };
 
 /**
@@ -235,12 +239,15 @@ struct udmabuf_ext_request {
  *	needs them.
  * @chunk_len: entries in @chunk.
  * @write: devices may write the pages.
+ * @no_temp_map: a temporary mapping to migrate memfd pages could not be
+ *	made for this create; do not try again (memfd.c, before 6.11).
  */
 struct udmabuf_ext_fill_ctx {
 	struct udmabuf_ext_buf *buf;
 	struct page **chunk;
 	unsigned long chunk_len;
 	bool write;
+	bool no_temp_map;
 };
 
 /**
@@ -252,6 +259,9 @@ struct udmabuf_ext_expect {
 	struct address_space *mapping;
 	pgoff_t index;
 };
+
+/* Folio references a buffer may add: far from overflowing the count. */
+#define UDMABUF_EXT_MAX_FOLIO_REFS	(INT_MAX / 2)
 
 /* Module parameters (main.c). */
 extern unsigned int udmabuf_ext_size_limit_mb;

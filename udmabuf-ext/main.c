@@ -31,9 +31,9 @@ unsigned int udmabuf_ext_list_limit = 1024;
 module_param_named(list_limit, udmabuf_ext_list_limit, uint, 0644);
 MODULE_PARM_DESC(list_limit, "Most items in one create call (default 1024, as upstream)");
 
-unsigned long udmabuf_ext_user_limit_mb;
+unsigned long udmabuf_ext_user_limit_mb = 1024;
 module_param_named(user_limit_mb, udmabuf_ext_user_limit_mb, ulong, 0644);
-MODULE_PARM_DESC(user_limit_mb, "Most memory one user's buffers may hold beyond RLIMIT_MEMLOCK (memfd and copied pages), in MiB (0: half of RAM)");
+MODULE_PARM_DESC(user_limit_mb, "Most memory one user's buffers of the upstream ABI may hold, in MiB (default 1024)");
 
 /* The PIN/COPY crossover measured by make bench: 4 KiB (docs/performance.md). */
 unsigned int udmabuf_ext_auto_copy_max_kb = 4;
@@ -61,7 +61,7 @@ static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 {
 	u64 limit = (u64)READ_ONCE(udmabuf_ext_size_limit_mb) << (20 - PAGE_SHIFT);
 	bool writable = !(req->flags & UDMABUF_EXT_FLAGS_READ_ONLY);
-	unsigned long total = 0, user_pages = 0;
+	unsigned long total = 0;
 	bool unaligned = false;
 	u32 i;
 
@@ -102,13 +102,18 @@ static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 					return -EINVAL;
 				unaligned = true;
 			}
+			/* MOVE would zap the results the caller is to read. */
+			if (req->mode == UDMABUF_EXT_MODE_MOVE && req->results &&
+			    req->results < end &&
+			    item->start < req->results +
+					  sizeof(struct udmabuf_ext_create))
+				return -EINVAL;
 			if (!access_ok(u64_to_user_ptr(item->start), item->size))
 				return -EFAULT;
 			pages = (PAGE_ALIGN(end) - ALIGN_DOWN(item->start, PAGE_SIZE)) >>
 				PAGE_SHIFT;
 			if (i == 0)
 				req->data_offset = offset_in_page(item->start);
-			user_pages += pages;
 			break;
 		default:
 			return -EINVAL;
@@ -126,8 +131,9 @@ static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 			    (u64)total << PAGE_SHIFT <=
 			    (u64)READ_ONCE(udmabuf_ext_auto_copy_max_kb) << 10 ?
 			    UDMABUF_EXT_MODE_COPY : UDMABUF_EXT_MODE_PIN;
-	if (req->mode != UDMABUF_EXT_MODE_COPY)
-		req->nr_locked = user_pages;
+	/* The extended ABI charges RLIMIT_MEMLOCK (account.c). */
+	if (!req->dropin)
+		req->nr_locked = total;
 	return 0;
 }
 
@@ -255,6 +261,7 @@ static long udmabuf_ext_ioctl_ext_create(struct udmabuf_ext_create __user *uarg)
 	req.count = arg.count;
 	req.flags = arg.flags;
 	req.mode = arg.mode;
+	req.results = (unsigned long)uarg;
 
 	dmabuf = udmabuf_ext_create(&req);
 	if (IS_ERR(dmabuf)) {

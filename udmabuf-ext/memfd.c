@@ -40,15 +40,13 @@
 #include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/uio.h>
 
 #include "compat.h"
 #include "internal.h"
-
-/* Folio references a buffer may add: far from overflowing the count. */
-#define UDMABUF_EXT_MAX_FOLIO_REFS	(INT_MAX / 2)
 
 /* The seals a memfd's inode carries, or NULL if it is no shmem/hugetlbfs file. */
 static unsigned int *udmabuf_ext_memfd_seals(struct file *file, u32 *source)
@@ -269,17 +267,44 @@ static int udmabuf_ext_unmap_temp(unsigned long addr, unsigned long len)
 	return ret;
 }
 
+/* Most pages migrated through one temporary mapping: 2 MiB. */
+#define UDMABUF_EXT_MIGRATE_PAGES	512
+
 /*
- * Migrate @nr shmem pages from @index on out of ZONE_MOVABLE or CMA and pin
- * them: before 6.11 only GUP does this for a module, and GUP needs a
- * mapping. The mapping is read-only and shared, of exactly these pages, and
- * lives for this call only; the pins check that the pages are the file's,
- * in case another thread replaced it. The inode lock may stay held: shmem
- * takes it neither to map nor to fault (the order is the write(2) path's:
- * i_rwsem, then mmap_lock).
+ * Keep the temporary mapping at @addr out of children that another thread
+ * forks while it exists. vm_mmap() cannot say so itself, so a fork can
+ * still slip in before this; the child then has a read-only view of the
+ * caller's own file, as it would of any mapping the caller made.
+ */
+static void udmabuf_ext_dontcopy(unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(current->mm);
+	vma = vma_lookup(current->mm, addr);
+	if (vma)
+		udmabuf_ext_vm_flags_set(vma, VM_DONTCOPY);
+	mmap_write_unlock(current->mm);
+}
+
+/*
+ * Migrate shmem pages from @index on (at most @nr, at most
+ * UDMABUF_EXT_MIGRATE_PAGES) out of ZONE_MOVABLE or CMA and pin them: before
+ * 6.11 only GUP does this for a module, and GUP needs a mapping. The mapping
+ * is read-only and shared, of exactly these pages, and lives for this call
+ * only; the pins check that the pages are the file's, at the right index, in
+ * case another thread replaced it. The inode lock may stay held: shmem takes
+ * it neither to map nor to fault (the order is the write(2) path's: i_rwsem,
+ * then mmap_lock).
  *
- * Return: the pages pinned (0 if the mapping or the pin could not be had:
- * the caller then takes the pages unmigrated), or a negative errno.
+ * The caller's mmap policy (mlockall(MCL_FUTURE) at its RLIMIT_MEMLOCK,
+ * RLIMIT_AS, vm.max_map_count, an LSM) may refuse the mapping. The pages are
+ * then taken where they are, as upstream 6.1 takes every page, and no other
+ * mapping is tried for this create: the result never depends on it, only
+ * whether these pages can still move.
+ *
+ * Return: the pages pinned (0 if the mapping or the pin could not be had),
+ * or a negative errno.
  */
 static long udmabuf_ext_memfd_migrate(struct udmabuf_ext_fill_ctx *ctx,
 				      struct file *file, pgoff_t index,
@@ -289,14 +314,20 @@ static long udmabuf_ext_memfd_migrate(struct udmabuf_ext_fill_ctx *ctx,
 		.mapping = file->f_mapping,
 		.index = index,
 	};
-	unsigned long before = ctx->buf->pages.nr_pages, len = nr << PAGE_SHIFT;
-	unsigned long addr;
+	unsigned long before = ctx->buf->pages.nr_pages, len, addr;
 	int ret;
 
+	if (ctx->no_temp_map)
+		return 0;
+	nr = min_t(unsigned long, nr, UDMABUF_EXT_MIGRATE_PAGES);
+	len = nr << PAGE_SHIFT;
 	addr = vm_mmap(file, 0, len, PROT_READ, MAP_SHARED,
 		       (unsigned long)index << PAGE_SHIFT);
-	if (IS_ERR_VALUE(addr))
+	if (IS_ERR_VALUE(addr)) {
+		ctx->no_temp_map = true;
 		return 0;
+	}
+	udmabuf_ext_dontcopy(addr);
 	if (mmap_read_lock_killable(current->mm)) {
 		ret = -EINTR;
 	} else {
@@ -309,6 +340,24 @@ static long udmabuf_ext_memfd_migrate(struct udmabuf_ext_fill_ctx *ctx,
 	if (ret == -EINTR)
 		return ret;
 	return ctx->buf->pages.nr_pages - before;
+}
+
+/*
+ * Read a shmem page into the page cache: allocate a hole, swap in, zero a
+ * fallocate()d page. PF_MEMALLOC_PIN keeps what is allocated out of
+ * ZONE_MOVABLE and CMA, as memfd_pin_folios() does from 6.11: the buffer
+ * will hold it for long.
+ */
+static struct page *udmabuf_ext_shmem_read(struct address_space *mapping,
+					   pgoff_t index)
+{
+	unsigned int flags = memalloc_pin_save();
+	struct page *page;
+
+	page = shmem_read_mapping_page_gfp(mapping, index,
+					   mapping_gfp_mask(mapping));
+	memalloc_pin_restore(flags);
+	return page;
 }
 
 /*
@@ -331,9 +380,7 @@ static long udmabuf_ext_memfd_slow(struct udmabuf_ext_fill_ctx *ctx,
 	long ret;
 
 	if (file_inode(file)->i_sb->s_magic == TMPFS_MAGIC) {
-		/* Allocates holes, swaps in, zeroes fallocate()d pages. */
-		page = shmem_read_mapping_page_gfp(mapping, index,
-						   mapping_gfp_mask(mapping));
+		page = udmabuf_ext_shmem_read(mapping, index);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		folio = page_folio(page);
@@ -370,12 +417,11 @@ static long udmabuf_ext_memfd_slow(struct udmabuf_ext_fill_ctx *ctx,
 		if (folio_test_hugetlb(folio))
 			goto put_folio;
 		folio_put(folio);
-		ret = udmabuf_ext_memfd_migrate(ctx, file, index, n);
+		ret = udmabuf_ext_memfd_migrate(ctx, file, index, nr);
 		if (ret)
 			return ret;
 		/* No way to migrate: take the pages as they are. */
-		page = shmem_read_mapping_page_gfp(mapping, index,
-						   mapping_gfp_mask(mapping));
+		page = udmabuf_ext_shmem_read(mapping, index);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		folio = page_folio(page);
@@ -394,16 +440,25 @@ put_folio:
  * cache, without mapping anything: fallocate(FALLOC_FL_KEEP_SIZE), as a user
  * would (it needs the fd open for writing). Upstream 6.1 refuses such holes
  * with EINVAL, and so does this without a writable fd. Called without the
- * inode lock, which fallocate() takes exclusively.
+ * inode lock, which fallocate() takes exclusively. As with a user's
+ * fallocate(), the file's ctime changes, fsnotify sees a modification, and
+ * the pages stay in the file even if the create then fails.
  */
 static int udmabuf_ext_memfd_fill_holes(struct file *file, pgoff_t index,
 					unsigned long nr)
 {
+	unsigned int flags;
+	int ret;
+
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EINVAL;
-	return vfs_fallocate(file, FALLOC_FL_KEEP_SIZE,
-			     (loff_t)index << PAGE_SHIFT,
-			     (loff_t)nr << PAGE_SHIFT);
+	/* Huge pages from the pool outside ZONE_MOVABLE and CMA, as above. */
+	flags = memalloc_pin_save();
+	ret = vfs_fallocate(file, FALLOC_FL_KEEP_SIZE,
+			    (loff_t)index << PAGE_SHIFT,
+			    (loff_t)nr << PAGE_SHIFT);
+	memalloc_pin_restore(flags);
+	return ret;
 }
 
 #endif /* UDMABUF_EXT_HAVE_MEMFD_PIN_FOLIOS */
@@ -477,7 +532,12 @@ static int udmabuf_ext_memfd_take(struct udmabuf_ext_fill_ctx *ctx,
 				index += ret;
 				nr -= ret;
 				ret = 0;
+			} else if (ret == 0) {
+				ret = -EIO;	/* no progress: must not happen */
 			}
+			if (!ret && fatal_signal_pending(current))
+				ret = -EINTR;
+			cond_resched();
 		}
 		inode_unlock_shared(inode);
 		if (ret != -ENODATA)

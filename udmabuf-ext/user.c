@@ -132,6 +132,14 @@ static int udmabuf_ext_check_pinned(struct folio *folio, struct page *page,
 	/* Without FOLL_LONGTERM nothing migrated it: refuse what must move. */
 	if (!(gup_flags & FOLL_LONGTERM) && !folio_is_longterm_pinnable(folio))
 		return -ENOMEM;
+	/*
+	 * Each pin adds GUP_PIN_COUNTING_BIAS references to a small folio, and
+	 * items may name one page any number of times: stop well before GUP
+	 * would find the count overflowing (it WARNs then). One chunk adds at
+	 * most a page of pointers' worth of pins beyond this.
+	 */
+	if (folio_ref_count(folio) > UDMABUF_EXT_MAX_FOLIO_REFS)
+		return -ENOMEM;
 	return 0;
 }
 

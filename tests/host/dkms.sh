@@ -6,11 +6,14 @@
 #   1. dkms.conf's PACKAGE_VERSION (and debian/changelog's) is VERSION;
 #   2. make dkms-source: a clean source tree in build/dkms/;
 #   3. dkms add (copies it to /usr/src/udmabuf-ext-VERSION);
-#   4. dkms build -k KVER against the installed headers (KDIR, default the
-#      newest /lib/modules/*/build: linux-headers-amd64's);
-#   5. dkms install -k KVER: the module is in /lib/modules/KVER/updates/dkms;
-#   6. in the guest (which sees this machine's /): modprobe udmabuf_ext loads
-#      that module, /dev/udmabuf-ext appears, rmmod;
+#   4. for each kernel K that make check tests (tools/kernels list: 6.1 and
+#      6.12, both installed): dkms build -k K against its headers
+#      (dkms_build@K);
+#   5. dkms install -k K: the module is in /lib/modules/K/updates/dkms
+#      (dkms_install@K);
+#   6. in a guest booting K (which sees this machine's /): modprobe
+#      udmabuf_ext loads that module, /dev/udmabuf-ext appears, rmmod
+#      (guest_modprobe_loads_dkms_module@K);
 #   7. dkms remove --all, and nothing is left: no /usr/src copy, no
 #      /var/lib/dkms entry, no module file, modules.dep clean.
 #
@@ -27,12 +30,11 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 name=udmabuf-ext
 version=$(cat VERSION)
-KDIR=${KDIR:-$(printf '%s\n' /lib/modules/*/build | sort -V | tail -n 1)}
-kver=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$KDIR/include/generated/utsrelease.h" 2>/dev/null)
+mapfile -t kernels < <(tools/kernels list 2>/dev/null)
 src=/usr/src/$name-$version
 mok_key=/var/lib/dkms/mok.key
 mok_pub=/var/lib/dkms/mok.pub
-total=7
+total=$((4 + 3 * ${#kernels[@]}))
 
 mkdir -p build/dkms
 work=$(mktemp -d "$repo/build/dkms/check.XXXXXX") || exit 1
@@ -63,7 +65,7 @@ bail() {	# bail REASON: the remaining steps fail
 
 [ "$(id -u)" -eq 0 ] || bail "not root"
 command -v dkms >/dev/null || bail "dkms is not installed (apt-get install dkms)"
-[ -n "$kver" ] || bail "no kernel headers at $KDIR"
+[ "${#kernels[@]}" -gt 0 ] || bail "no kernels to build for (tools/kernels list)"
 
 exec 9>/run/lock/udmabuf-ext-dkms-check.lock
 flock 9
@@ -108,38 +110,49 @@ dkms add "build/dkms/$name-$version" >"$work/add.log" 2>&1 &&
 	dkms status -m "$name" -v "$version" | grep -q added
 result $? dkms_add "$work/add.log"
 
-dkms build -m "$name" -v "$version" -k "$kver" >"$work/build.log" 2>&1
-r=$?
-[ "$r" -eq 0 ] || cp "/var/lib/dkms/$name/$version/build/make.log" "$work/make.log" 2>/dev/null
-result $r dkms_build "$work/build.log" "$work/make.log"
+for line in "${kernels[@]}"; do
+	kver=${line% *}
+	k=${line#* }
+	dkms build -m "$name" -v "$version" -k "$kver" >"$work/build-$k.log" 2>&1
+	r=$?
+	[ "$r" -eq 0 ] || cp "/var/lib/dkms/$name/$version/$kver/x86_64/log/make.log" \
+		"$work/make-$k.log" 2>/dev/null ||
+		cp "/var/lib/dkms/$name/$version/build/make.log" "$work/make-$k.log" 2>/dev/null
+	result $r "dkms_build@$k" "$work/build-$k.log" "$work/make-$k.log"
 
-dkms install -m "$name" -v "$version" -k "$kver" >"$work/install.log" 2>&1
-r=$?
-ko=$(modinfo -k "$kver" -n udmabuf_ext 2>/dev/null)
-case $ko in
-"/lib/modules/$kver/updates/dkms/udmabuf_ext.ko"*) ;;
-*) echo "# modinfo -k $kver -n udmabuf_ext: '$ko'"; r=1 ;;
-esac
-result $r dkms_install "$work/install.log"
+	dkms install -m "$name" -v "$version" -k "$kver" >"$work/install-$k.log" 2>&1
+	r=$?
+	ko=$(modinfo -k "$kver" -n udmabuf_ext 2>/dev/null)
+	case $ko in
+	"/lib/modules/$kver/updates/dkms/udmabuf_ext.ko"*) ;;
+	*) echo "# modinfo -k $kver -n udmabuf_ext: '$ko'"; r=1 ;;
+	esac
+	result $r "dkms_install@$k" "$work/install-$k.log"
 
-# 6. the guest loads what DKMS installed (no -k: modprobe finds it)
-# shellcheck disable=SC2016 # expanded in the guest
-tools/vm/run -o "$work/vm" --kver "$kver" -- sh -c '
-	modprobe udmabuf_ext && test -c /dev/udmabuf-ext &&
-	grep -q "^udmabuf_ext " /proc/modules &&
-	echo "loaded: $(modinfo -n udmabuf_ext)" && rmmod udmabuf_ext' \
-	>"$work/vm.log" 2>&1 </dev/null
-r=$?
-grep -q "^loaded: /lib/modules/$kver/updates/dkms/udmabuf_ext.ko" "$work/vm.log" || r=1
-result $r guest_modprobe_loads_dkms_module "$work/vm.log"
+	# 6. the guest loads what DKMS installed (no -k: modprobe finds it)
+	# shellcheck disable=SC2016 # expanded in the guest
+	tools/vm/run -o "$work/vm-$k" --kver "$kver" -- sh -c '
+		modprobe udmabuf_ext && test -c /dev/udmabuf-ext &&
+		grep -q "^udmabuf_ext " /proc/modules &&
+		echo "loaded: $(modinfo -n udmabuf_ext)" && rmmod udmabuf_ext' \
+		>"$work/vm-$k.log" 2>&1 </dev/null
+	r=$?
+	grep -q "^loaded: /lib/modules/$kver/updates/dkms/udmabuf_ext.ko" "$work/vm-$k.log" || r=1
+	result $r "guest_modprobe_loads_dkms_module@$k" "$work/vm-$k.log"
+done
 
 # 7. remove, and nothing left
 dkms remove -m "$name" -v "$version" --all >"$work/remove.log" 2>&1
 r=$?
 rm -rf "$src"
-left=$(find "/lib/modules/$kver" -name 'udmabuf_ext.ko*' 2>/dev/null)
-if [ -n "$left" ] || [ -e "/var/lib/dkms/$name" ] ||
-	grep -q udmabuf_ext "/lib/modules/$kver/modules.dep" ||
+left=
+dep=0
+for line in "${kernels[@]}"; do
+	kver=${line% *}
+	left+=$(find "/lib/modules/$kver" -name 'udmabuf_ext.ko*' 2>/dev/null)
+	grep -q udmabuf_ext "/lib/modules/$kver/modules.dep" && dep=1
+done
+if [ -n "$left" ] || [ -e "/var/lib/dkms/$name" ] || [ "$dep" -eq 1 ] ||
 	dkms status -m "$name" | grep -q .; then
 	echo "# left behind: ${left:-} $(ls -d "/var/lib/dkms/$name" 2>/dev/null)"
 	r=1

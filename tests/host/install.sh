@@ -27,7 +27,7 @@ work=$(mktemp -d "$repo/build/install-test.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 usr=$root/usr/local
-KDIR=${KDIR:-$(printf '%s\n' /lib/modules/*/build | sort -V | tail -n 1)}
+KDIR=${KDIR:-$(tools/kernels kdir 2>/dev/null || true)}
 # (not "make kernelrelease" or include/config/kernel.release: in Debian's
 # headers they say 6.1.N, where modules go to /lib/modules/6.1.0-N-amd64)
 kver=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$KDIR/include/generated/utsrelease.h" 2>/dev/null)

@@ -17,11 +17,9 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 runner=$repo/tools/vm/run
-# The kernel the runner boots by default: the newest with headers (as in ../../Makefile).
-if [[ -z ${KDIR:-} ]]; then
-	KDIR=$(printf '%s\n' /lib/modules/*/build | sort -V | tail -n 1)
-	[[ -d $KDIR ]] || KDIR=
-fi
+# The kernel the runner boots by default (tools/kernels default, as in
+# ../../Makefile).
+KDIR=${KDIR:-$(tools/kernels kdir 2>/dev/null || true)}
 readonly E_GATE=98
 
 mkdir -p "$repo/build/vm"

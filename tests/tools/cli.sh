@@ -53,13 +53,13 @@ ok $? version_matches_VERSION_file
 "$cli" limits -p $$ >"$work/limits" 2>&1
 rc=$?
 grep -Eq '^  size_limit_mb +[0-9]+' "$work/limits" &&
-	grep -Eq '^  user_limit_mb +[0-9]+ +MiB per user' "$work/limits" &&
+	grep -Eq '^  user_limit_mb +[0-9]+ +MiB per user, memfd pages of the upstream ABI' "$work/limits" &&
 	! grep -q total_limit_mb "$work/limits" &&
 	grep -Eq '^  RLIMIT_MEMLOCK ' "$work/limits" &&
 	grep -q "^Process $$ " "$work/limits" &&
 	grep -q "^User $(id -u):" "$work/limits" &&
-	grep -Eq '^  pin, move +pages pinned from user memory' "$work/limits" &&
-	grep -Eq '^  memfd, copy +.*user_limit_mb \(EDQUOT' "$work/limits" &&
+	grep -Eq '^  extended ABI +UDMABUF_EXT_CREATE: every page' "$work/limits" &&
+	grep -Eq '^  upstream ABI +UDMABUF_CREATE\(_LIST\): memfd pages count against user_limit_mb' "$work/limits" &&
 	[ "$rc" -eq 0 ]
 r=$?
 [ "$r" -eq 0 ] || diag "$work/limits"

@@ -33,8 +33,8 @@ bench_build() {
 	mkdir -p "$out/bin"
 	local cflags=(-O2 -g -Wall -Wextra -Werror)
 	# shellcheck disable=SC2046
-	cc "${cflags[@]}" -I "$TOP/uapi" $(pkg-config --cflags libdrm) \
-		-o "$out/bin/udmabuf-bench" "$BENCH/udmabuf-bench.c" \
+	cc "${cflags[@]}" -I "$TOP/uapi" -I "$TOP/tools/media" $(pkg-config --cflags libdrm) \
+		-o "$out/bin/udmabuf-bench" "$BENCH/udmabuf-bench.c" "$TOP/tools/media/ub-media.c" \
 		$(pkg-config --libs libdrm) || die "udmabuf-bench build failed"
 	cc "${cflags[@]}" -o "$out/bin/bench-report" "$BENCH/bench-report.c" -lm ||
 		die "bench-report build failed"

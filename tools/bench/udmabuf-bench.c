@@ -57,6 +57,7 @@
 #include <xf86drm.h>
 
 #include "udmabuf-ext.h"
+#include "ub-media.h"
 
 #define PAGE_SZ		4096UL
 #define HPAGE_SZ	(2UL << 20)
@@ -397,29 +398,6 @@ fail:
 	return ret;
 }
 
-static int vgem_open(void)
-{
-	char path[32];
-	int i, fd;
-
-	for (i = 0; i < 64; i++) {
-		drmVersionPtr v;
-		bool vgem;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		vgem = v && !strcmp(v->name, "vgem");
-		drmFreeVersion(v);
-		if (vgem)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 struct sample {
 	uint64_t create, map, release;
 	bool mapped;
@@ -733,43 +711,6 @@ static const char * const v4l2_name[NR_V4L2] = {
 	[V_MMAP_MEMCPY] = "mmap_memcpy",
 };
 
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do
-		r = ioctl(fd, req, arg);
-	while (r == -1 && errno == EINTR);
-	return r ? -errno : 0;
-}
-
-static int vivid_capture_open(void)
-{
-	struct v4l2_capability cap;
-	char path[32];
-	int i, fd;
-
-	for (i = 0; i < 64; i++) {
-		uint32_t caps;
-
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&cap, 0, sizeof(cap));
-		if (!xioctl(fd, VIDIOC_QUERYCAP, &cap) &&
-		    !strcmp((char *)cap.driver, "vivid")) {
-			caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ?
-			       cap.device_caps : cap.capabilities;
-			if ((caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING)) ==
-			    (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING))
-				return fd;
-		}
-		close(fd);
-	}
-	return -ENODEV;
-}
-
 /* Webcam input, 1920x1080 YUYV, the fastest interval vivid has for it. */
 static int vivid_setup(int fd, size_t *size, double *fps)
 {
@@ -781,20 +722,20 @@ static int vivid_setup(int fd, size_t *size, double *fps)
 	for (i = 0;; i++) {
 		memset(&in, 0, sizeof(in));
 		in.index = i;
-		if (xioctl(fd, VIDIOC_ENUMINPUT, &in))
+		if (ubm_xioctl(fd, VIDIOC_ENUMINPUT, &in))
 			return -ENODEV;
 		if (in.type == V4L2_INPUT_TYPE_CAMERA &&
 		    !(in.capabilities & (V4L2_IN_CAP_DV_TIMINGS | V4L2_IN_CAP_STD)))
 			break;
 	}
-	ret = xioctl(fd, VIDIOC_S_INPUT, &i);
+	ret = ubm_xioctl(fd, VIDIOC_S_INPUT, &i);
 	if (ret)
 		return ret;
 	f.fmt.pix.width = V4L2_W;
 	f.fmt.pix.height = V4L2_H;
 	f.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
 	f.fmt.pix.field = V4L2_FIELD_NONE;
-	ret = xioctl(fd, VIDIOC_S_FMT, &f);
+	ret = ubm_xioctl(fd, VIDIOC_S_FMT, &f);
 	if (ret)
 		return ret;
 	if (f.fmt.pix.width != V4L2_W || f.fmt.pix.height != V4L2_H ||
@@ -802,11 +743,11 @@ static int vivid_setup(int fd, size_t *size, double *fps)
 		return -EINVAL;
 	*size = f.fmt.pix.sizeimage;
 	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, 60 };
-	xioctl(fd, VIDIOC_S_PARM, &parm);
+	ubm_xioctl(fd, VIDIOC_S_PARM, &parm);
 	memset(&parm, 0, sizeof(parm));
 	parm.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	*fps = 0;
-	if (!xioctl(fd, VIDIOC_G_PARM, &parm) &&
+	if (!ubm_xioctl(fd, VIDIOC_G_PARM, &parm) &&
 	    parm.parm.capture.timeperframe.numerator)
 		*fps = (double)parm.parm.capture.timeperframe.denominator /
 		       parm.parm.capture.timeperframe.numerator;
@@ -857,30 +798,7 @@ static int qbuf(int fd, enum v4l2_method m, int i, int *fds, uint8_t **ptr,
 		b.memory = V4L2_MEMORY_MMAP;
 		break;
 	}
-	return xioctl(fd, VIDIOC_QBUF, &b);
-}
-
-static int dqbuf(int fd, uint32_t memory, struct v4l2_buffer *b)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int ret;
-
-	for (;;) {
-		memset(b, 0, sizeof(*b));
-		b->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-		b->memory = memory;
-		ret = xioctl(fd, VIDIOC_DQBUF, b);
-		if (ret != -EAGAIN)
-			break;
-		ret = poll(&p, 1, DQ_TIMEOUT_MS);
-		if (ret == 0)
-			return -ETIMEDOUT;
-		if (ret < 0 && errno != EINTR)
-			return -errno;
-	}
-	if (!ret && (b->flags & V4L2_BUF_FLAG_ERROR))
-		return -EIO;
-	return ret;
+	return ubm_xioctl(fd, VIDIOC_QBUF, &b);
 }
 
 struct v4l2_result {
@@ -911,7 +829,7 @@ static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 
 	for (i = 0; i < V4L2_BUFS; i++)
 		fds[i] = -1;
-	ret = xioctl(vfd, VIDIOC_REQBUFS, &rb);
+	ret = ubm_xioctl(vfd, VIDIOC_REQBUFS, &rb);
 	if (ret)
 		return ret;
 	if (rb.count < V4L2_BUFS) {
@@ -945,7 +863,7 @@ static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 				.memory = V4L2_MEMORY_MMAP,
 			};
 
-			ret = xioctl(vfd, VIDIOC_QUERYBUF, &q);
+			ret = ubm_xioctl(vfd, VIDIOC_QUERYBUF, &q);
 			if (ret)
 				goto out;
 			ptr[i] = mmap(NULL, q.length, PROT_READ, MAP_SHARED, vfd,
@@ -968,7 +886,7 @@ static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 		}
 		memset(copy, 0, size);
 	}
-	ret = xioctl(vfd, VIDIOC_STREAMON, &type);
+	ret = ubm_xioctl(vfd, VIDIOC_STREAMON, &type);
 	if (ret)
 		goto out;
 	streaming = true;
@@ -978,7 +896,8 @@ static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 			g0 = guest_busy_ns();
 			w0 = now_ns();
 		}
-		ret = dqbuf(vfd, memory, &b);
+		ret = ubm_dqbuf(vfd, V4L2_BUF_TYPE_VIDEO_CAPTURE, memory, &b,
+				DQ_TIMEOUT_MS);
 		if (ret)
 			goto out;
 		if (b.bytesused != size) {
@@ -996,9 +915,9 @@ static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 	res->wall_per_frame = (double)(now_ns() - w0) / frames;
 out:
 	if (streaming)
-		xioctl(vfd, VIDIOC_STREAMOFF, &type);
+		ubm_xioctl(vfd, VIDIOC_STREAMOFF, &type);
 	rb.count = 0;
-	xioctl(vfd, VIDIOC_REQBUFS, &rb);
+	ubm_xioctl(vfd, VIDIOC_REQBUFS, &rb);
 	for (i = 0; i < V4L2_BUFS; i++) {
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -1019,7 +938,8 @@ static void run_v4l2(const struct env *e, int reps, int frames)
 	double fps;
 	int vfd, ret, rep, k;
 
-	vfd = vivid_capture_open();
+	vfd = ubm_video_open("vivid", V4L2_CAP_VIDEO_CAPTURE |
+			     V4L2_CAP_STREAMING, NULL, NULL);
 	if (vfd < 0) {
 		msg("v4l2: no vivid capture node: skipped\n");
 		emit("v4l2", "malloc", 0, "all", 0, "error", ENODEV);
@@ -1285,7 +1205,7 @@ int main(int argc, char **argv)
 	}
 	e.dropin = open(DEV_DROPIN, O_RDWR | O_CLOEXEC);
 	e.up = open(DEV_UPSTREAM, O_RDWR | O_CLOEXEC);
-	e.drm = vgem_open();
+	e.drm = ubm_drm_open("vgem");
 	if (e.dropin < 0)
 		msg("%s: %s: memfd skipped\n", DEV_DROPIN, strerror(errno));
 	if (e.up < 0)

@@ -696,7 +696,7 @@ static const struct {
 } param_help[] = {
 	{ "size_limit_mb", "MiB, largest buffer" },
 	{ "list_limit", "most items in one create" },
-	{ "user_limit_mb", "MiB per user, memfd and copied pages (0: half of RAM)" },
+	{ "user_limit_mb", "MiB per user, memfd pages of the upstream ABI" },
 	{ "auto_copy_max_kb", "KiB, AUTO mode copies up to this size" },
 	{ "dropin", "/dev/udmabuf: -1 if the kernel has none, 0 never, 1 always" },
 };
@@ -897,11 +897,13 @@ static int cmd_limits(int argc, char **argv)
 		printf("  %-18s %s held of %s\n", "user_limit_mb", held, lim);
 	}
 	printf("Rules (per user, all its processes together; CAP_IPC_LOCK is exempt):\n"
-	       "  %-18s pages pinned from user memory: charged to the user's\n"
-	       "  %-18s RLIMIT_MEMLOCK (ENOMEM beyond it), shown in the creator's VmPin\n"
-	       "  %-18s every other page: counted against user_limit_mb (EDQUOT beyond)\n"
-	       "  %-18s RLIMIT_MEMLOCK pinned plus user_limit_mb of other pages\n",
-	       "pin, move", "", "memfd, copy", "at most");
+	       "  %-18s UDMABUF_EXT_CREATE: every page (pin, move, copy, memfd item)\n"
+	       "  %-18s is charged to the user's RLIMIT_MEMLOCK (ENOMEM beyond it) and\n"
+	       "  %-18s shown in the creator's VmPin\n"
+	       "  %-18s UDMABUF_CREATE(_LIST): memfd pages count against user_limit_mb\n"
+	       "  %-18s (EDQUOT beyond it), as upstream charges them to nothing\n"
+	       "  %-18s RLIMIT_MEMLOCK plus user_limit_mb\n",
+	       "extended ABI", "", "", "upstream ABI", "", "at most");
 	free(comm);
 	free(pin);
 	free(lck);

@@ -27,8 +27,10 @@
 #include <linux/videodev2.h>
 #include <drm_fourcc.h>
 
+#include "ub-media.h"
+
 #define DEMO_PAGE		4096UL
-#define DEMO_DQ_TIMEOUT_MS	10000
+#define DEMO_DQ_TIMEOUT_MS	10000	/* for ubm_dqbuf() */
 
 /* err() with an explicit error code (glibc before 2.38 has no errc()). */
 static inline void __attribute__((noreturn, format(printf, 3, 4)))
@@ -43,118 +45,11 @@ demo_errc(int status, int code, const char *fmt, ...)
 
 /* ---- V4L2 -------------------------------------------------------------- */
 
-static inline int demo_xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do
-		r = ioctl(fd, req, arg);
-	while (r == -1 && errno == EINTR);
-	return r ? -errno : 0;
-}
-
-static inline uint32_t demo_dev_caps(const struct v4l2_capability *cap)
-{
-	return (cap->capabilities & V4L2_CAP_DEVICE_CAPS) ?
-	       cap->device_caps : cap->capabilities;
-}
-
 /*
- * Open the first /dev/videoN whose device capabilities include @want and,
- * if @driver is not NULL, whose driver is @driver; its path goes to @path.
- * Returns the fd or -ENODEV.
+ * V4L2 node discovery, controls and streaming calls are tools/media's
+ * (ub-media.h: ubm_video_open(), ubm_reqbufs(), ubm_qbuf(), ubm_dqbuf(),
+ * ...), shared with the tests and the benchmark.
  */
-static inline int demo_video_find(uint32_t want, const char *driver,
-				  char *path, size_t path_len)
-{
-	struct v4l2_capability cap;
-	char p[32];
-	int i, fd;
-
-	for (i = 0; i < 64; i++) {
-		snprintf(p, sizeof(p), "/dev/video%d", i);
-		fd = open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&cap, 0, sizeof(cap));
-		if (!demo_xioctl(fd, VIDIOC_QUERYCAP, &cap) &&
-		    (demo_dev_caps(&cap) & want) == want &&
-		    (!driver || !strcmp((char *)cap.driver, driver))) {
-			if (path)
-				snprintf(path, path_len, "%s", p);
-			return fd;
-		}
-		close(fd);
-	}
-	return -ENODEV;
-}
-
-static inline int demo_reqbufs(int fd, uint32_t type, uint32_t memory,
-			       uint32_t count)
-{
-	struct v4l2_requestbuffers r = {
-		.count = count, .type = type, .memory = memory,
-	};
-	int ret = demo_xioctl(fd, VIDIOC_REQBUFS, &r);
-
-	if (ret)
-		return ret;
-	/* Drivers may round up (vivid's output queue: at least 2). */
-	return (count ? r.count >= count : r.count == 0) ? 0 : -ENOBUFS;
-}
-
-static inline int demo_stream(int fd, uint32_t type, bool on)
-{
-	int t = type;
-
-	return demo_xioctl(fd, on ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &t);
-}
-
-/* QBUF of any memory type; @ptr_or_fd is the fd (DMABUF) or address
- * (USERPTR), ignored for MMAP. */
-static inline int demo_qbuf(int fd, uint32_t type, uint32_t memory,
-			    uint32_t index, uintptr_t ptr_or_fd,
-			    uint32_t length, uint32_t bytesused)
-{
-	struct v4l2_buffer b = {
-		.index = index, .type = type, .memory = memory,
-		.bytesused = bytesused, .length = length,
-	};
-
-	if (memory == V4L2_MEMORY_DMABUF)
-		b.m.fd = (int)ptr_or_fd;
-	else if (memory == V4L2_MEMORY_USERPTR)
-		b.m.userptr = ptr_or_fd;
-	return demo_xioctl(fd, VIDIOC_QBUF, &b);
-}
-
-/* DQBUF, waiting up to DEMO_DQ_TIMEOUT_MS; a buffer flagged ERROR is -EIO. */
-static inline int demo_dqbuf(int fd, uint32_t type, uint32_t memory,
-			     struct v4l2_buffer *b)
-{
-	struct pollfd p = {
-		.fd = fd,
-		.events = type == V4L2_BUF_TYPE_VIDEO_OUTPUT ? POLLOUT : POLLIN,
-	};
-	int ret;
-
-	for (;;) {
-		memset(b, 0, sizeof(*b));
-		b->type = type;
-		b->memory = memory;
-		ret = demo_xioctl(fd, VIDIOC_DQBUF, b);
-		if (ret != -EAGAIN)
-			break;
-		ret = poll(&p, 1, DEMO_DQ_TIMEOUT_MS);
-		if (ret == 0)
-			return -ETIMEDOUT;
-		if (ret < 0 && errno != EINTR)
-			return -errno;
-	}
-	if (!ret && (b->flags & V4L2_BUF_FLAG_ERROR))
-		return -EIO;
-	return ret;
-}
 
 /* ---- Formats ----------------------------------------------------------- */
 

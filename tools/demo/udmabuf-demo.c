@@ -307,23 +307,25 @@ static void capture_open(struct capture *cap, const struct opts *o)
 		if (cap->fd < 0)
 			err(EXIT_FAILURE, "cannot open %s", o->video);
 	} else {
-		cap->fd = demo_video_find(V4L2_CAP_VIDEO_CAPTURE |
-					  V4L2_CAP_STREAMING, NULL,
-					  cap->path, sizeof(cap->path));
+		struct ubm_video v;
+
+		cap->fd = ubm_video_open(NULL, V4L2_CAP_VIDEO_CAPTURE |
+					 V4L2_CAP_STREAMING, NULL, &v);
 		if (cap->fd < 0)
 			errx(EXIT_FAILURE, "no V4L2 capture device found (use --video)");
+		snprintf(cap->path, sizeof(cap->path), "%s", v.path);
 	}
 	memset(&vc, 0, sizeof(vc));
-	ret = demo_xioctl(cap->fd, VIDIOC_QUERYCAP, &vc);
+	ret = ubm_xioctl(cap->fd, VIDIOC_QUERYCAP, &vc);
 	if (ret)
 		demo_errc(EXIT_FAILURE, -ret, "%s: VIDIOC_QUERYCAP", cap->path);
-	if ((demo_dev_caps(&vc) & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING)) !=
+	if ((ubm_dev_caps(&vc) & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING)) !=
 	    (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING))
 		errx(EXIT_FAILURE, "%s: not a single-planar streaming capture device",
 		     cap->path);
 	snprintf(cap->card, sizeof(cap->card), "%s", (char *)vc.card);
 
-	ret = demo_xioctl(cap->fd, VIDIOC_G_FMT, &f);
+	ret = ubm_xioctl(cap->fd, VIDIOC_G_FMT, &f);
 	if (ret)
 		demo_errc(EXIT_FAILURE, -ret, "%s: VIDIOC_G_FMT", cap->path);
 	if (o->set_fourcc || o->set_w) {
@@ -336,7 +338,7 @@ static void capture_open(struct capture *cap, const struct opts *o)
 		f.fmt.pix.field = V4L2_FIELD_NONE;
 		f.fmt.pix.bytesperline = 0;
 		f.fmt.pix.sizeimage = 0;
-		ret = demo_xioctl(cap->fd, VIDIOC_S_FMT, &f);
+		ret = ubm_xioctl(cap->fd, VIDIOC_S_FMT, &f);
 		if (ret)
 			demo_errc(EXIT_FAILURE, -ret, "%s: VIDIOC_S_FMT", cap->path);
 		if ((o->set_fourcc && f.fmt.pix.pixelformat != o->set_fourcc) ||
@@ -379,7 +381,7 @@ static int capture_mmap(struct capture *cap, unsigned int nbufs, unsigned int n,
 	unsigned int i, got = 0;
 	int ret;
 
-	ret = demo_reqbufs(cap->fd, type, V4L2_MEMORY_MMAP, nbufs);
+	ret = ubm_reqbufs(cap->fd, type, V4L2_MEMORY_MMAP, nbufs);
 	if (ret)
 		return ret;
 	for (i = 0; i < nbufs; i++)
@@ -389,7 +391,7 @@ static int capture_mmap(struct capture *cap, unsigned int nbufs, unsigned int n,
 		b.index = i;
 		b.type = type;
 		b.memory = V4L2_MEMORY_MMAP;
-		ret = demo_xioctl(cap->fd, VIDIOC_QUERYBUF, &b);
+		ret = ubm_xioctl(cap->fd, VIDIOC_QUERYBUF, &b);
 		if (ret)
 			goto out;
 		if (b.length < cap->size) {
@@ -403,18 +405,18 @@ static int capture_mmap(struct capture *cap, unsigned int nbufs, unsigned int n,
 			ret = -errno;
 			goto out;
 		}
-		ret = demo_qbuf(cap->fd, type, V4L2_MEMORY_MMAP, i, 0, 0, 0);
+		ret = ubm_qbuf(cap->fd, type, V4L2_MEMORY_MMAP, i, 0, 0, 0);
 		if (ret)
 			goto out;
 	}
 	getrusage(RUSAGE_SELF, &r0);
 	t0 = demo_now(CLOCK_MONOTONIC);
 	c0 = demo_now(CLOCK_PROCESS_CPUTIME_ID);
-	ret = demo_stream(cap->fd, type, true);
+	ret = ubm_stream(cap->fd, type, true);
 	for (got = 0; !ret && got < n; got++) {
 		double v0 = cpu_now();
 
-		ret = demo_dqbuf(cap->fd, type, V4L2_MEMORY_MMAP, &b);
+		ret = ubm_dqbuf(cap->fd, type, V4L2_MEMORY_MMAP, &b, DEMO_DQ_TIMEOUT_MS);
 		in_v4l2 += cpu_now() - v0;
 		if (ret)
 			break;
@@ -429,7 +431,7 @@ static int capture_mmap(struct capture *cap, unsigned int nbufs, unsigned int n,
 		if (dst)
 			memcpy(dst[got % nbufs].data, map[b.index], cap->size);
 		v0 = cpu_now();
-		ret = demo_qbuf(cap->fd, type, V4L2_MEMORY_MMAP, b.index, 0, 0, 0);
+		ret = ubm_qbuf(cap->fd, type, V4L2_MEMORY_MMAP, b.index, 0, 0, 0);
 		in_v4l2 += cpu_now() - v0;
 	}
 	if (st) {
@@ -443,12 +445,12 @@ static int capture_mmap(struct capture *cap, unsigned int nbufs, unsigned int n,
 			  (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
 		st->frames = got;
 	}
-	demo_stream(cap->fd, type, false);
+	ubm_stream(cap->fd, type, false);
 out:
 	for (i = 0; i < nbufs; i++)
 		if (map[i] != MAP_FAILED)
 			munmap(map[i], maplen[i]);
-	demo_reqbufs(cap->fd, type, V4L2_MEMORY_MMAP, 0);
+	ubm_reqbufs(cap->fd, type, V4L2_MEMORY_MMAP, 0);
 	return ret;
 }
 
@@ -823,25 +825,25 @@ static int capture_loop(struct capture *cap, struct buf *bufs, unsigned int nb,
 	unsigned int i, got;
 	int ret, bad = 0, on_screen = -1;
 
-	ret = demo_reqbufs(cap->fd, type, memory, nb);
+	ret = ubm_reqbufs(cap->fd, type, memory, nb);
 	if (ret)
 		return ret;
 	for (i = 0; i < nb; i++) {
 		memset(bufs[i].data, 0, cap->size);
-		ret = demo_qbuf(cap->fd, type, memory, i,
+		ret = ubm_qbuf(cap->fd, type, memory, i,
 				memory == V4L2_MEMORY_DMABUF ? (uintptr_t)bufs[i].fd :
 				(uintptr_t)bufs[i].data, cap->size, 0);
 		if (ret)
 			goto out;
 	}
 	stats_begin(&r0, &t0, &c0);
-	ret = demo_stream(cap->fd, type, true);
+	ret = ubm_stream(cap->fd, type, true);
 	for (got = 0; !ret && got < n; got++) {
 		double x0;
 		struct buf *b;
 
 		v0 = cpu_now();
-		ret = demo_dqbuf(cap->fd, type, memory, &vb);
+		ret = ubm_dqbuf(cap->fd, type, memory, &vb, DEMO_DQ_TIMEOUT_MS);
 		in_v4l2 += cpu_now() - v0;
 		if (ret)
 			break;
@@ -873,14 +875,14 @@ static int capture_loop(struct capture *cap, struct buf *bufs, unsigned int nb,
 			kms_show(k, b->fb);
 			v0 = cpu_now();
 			if (on_screen >= 0)
-				ret = demo_qbuf(cap->fd, type, memory, on_screen,
+				ret = ubm_qbuf(cap->fd, type, memory, on_screen,
 						(uintptr_t)bufs[on_screen].fd,
 						cap->size, 0);
 			in_v4l2 += cpu_now() - v0;
 			on_screen = vb.index;
 		} else {
 			v0 = cpu_now();
-			ret = demo_qbuf(cap->fd, type, memory, vb.index,
+			ret = ubm_qbuf(cap->fd, type, memory, vb.index,
 					memory == V4L2_MEMORY_DMABUF ?
 					(uintptr_t)b->fd : (uintptr_t)b->data,
 					cap->size, 0);
@@ -891,11 +893,11 @@ static int capture_loop(struct capture *cap, struct buf *bufs, unsigned int nb,
 	st->in_v4l2 = in_v4l2;
 	st->frames = got;
 	/* STREAMOFF takes the queued buffers back; the shown one stays as is. */
-	demo_stream(cap->fd, type, false);
+	ubm_stream(cap->fd, type, false);
 	if (shown)
 		*shown = on_screen;
 out:
-	demo_reqbufs(cap->fd, type, memory, 0);
+	ubm_reqbufs(cap->fd, type, memory, 0);
 	if (!ret && bad)
 		ret = -EBADMSG;
 	return ret;

@@ -23,7 +23,7 @@
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))../..)
 VERSION := $(shell cat $(TOP)/VERSION)
-KDIR ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+KDIR ?= $(shell $(TOP)/tools/kernels kdir 2>/dev/null)
 # The release modules_install installs for (in Debian's headers, "make
 # kernelrelease" says 6.1.N, not 6.1.0-N-amd64).
 KVER := $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
