@@ -1236,6 +1236,8 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 	uint64_t total = 0;
 	bool items_bad = false, ro, move, writable, unaligned = false;
 	uint32_t count, i, built, npend = 0, mode;
+	/* Where the argument will be, for MOVE's rule about it. */
+	uintptr_t argaddr = (uintptr_t)(argp == ARGP_RO ? w->p.ropage : w->p.argpage);
 	int kind_sel;
 	void *arg;
 
@@ -1332,12 +1334,18 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 				 (unsigned long long)(rg.reg >= 0 ?
 					e->start - w->p.reg[rg.reg].addr : e->start),
 				 (unsigned long long)e->size, e->memfd);
-			/* The argument checks, in the module's order. */
+			/*
+			 * The argument checks, in the module's order; a MOVE
+			 * may not take the page its own argument (the
+			 * results) is in.
+			 */
 			if (__builtin_add_overflow(e->start, e->size, &end) ||
 			    e->memfd || !e->size ||
 			    (i > 0 && (e->start & (PG - 1))) ||
 			    (i + 1 < count && (end & (PG - 1))) ||
-			    (writable && ((e->start | end) & (PG - 1)))) {
+			    (writable && ((e->start | end) & (PG - 1))) ||
+			    (move && argaddr < end &&
+			     e->start < argaddr + sizeof(*c))) {
 				item_errs |= E(EINVAL);
 				continue;
 			}
