@@ -29,7 +29,40 @@ FIXTURE_TEARDOWN(compat32)
 	close(self->dev);
 }
 
+/* A writable range: page aligned, written through the dma-buf. */
 TEST_F(compat32, user_range_round_trip)
+{
+	size_t len = 3 * UB_PAGE;
+	uint8_t *p = aligned_alloc(UB_PAGE, len), *m;
+	struct udmabuf_ext_info info;
+	struct udmabuf_ext_create out = { 0 };
+	struct udmabuf_ext_item it = {
+		.kind = UDMABUF_EXT_ITEM_USER, .start = (uintptr_t)p, .size = len,
+	};
+	int fd;
+
+	ASSERT_NE(NULL, p);
+	ub_fill(p, len, 71);
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN, 0, &out);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, out.data_offset);
+	EXPECT_EQ(len, out.size);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(out.size, info.size);
+	EXPECT_EQ(getpid(), (pid_t)info.owner_pid);
+	EXPECT_EQ(len / UB_PAGE, info.nr_charged);
+	m = mmap(NULL, out.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, ub_check(m, len, 71));
+	ub_fill(m, len, 72);
+	EXPECT_EQ(-1, ub_check(p, len, 72));
+	munmap(m, out.size);
+	close(fd);
+	free(p);
+}
+
+/* An unaligned malloc()'d range: read-only, with its data offset. */
+TEST_F(compat32, unaligned_read_only_round_trip)
 {
 	size_t len = 3 * UB_PAGE;
 	uint8_t *p = malloc(len + 100) + 20, *m;
@@ -40,19 +73,30 @@ TEST_F(compat32, user_range_round_trip)
 	};
 	int fd;
 
-	ub_fill(p, len, 71);
-	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN, 0, &out);
+	ub_fill(p, len, 73);
+	ASSERT_NE(0, (uintptr_t)p & (UB_PAGE - 1));
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN,
+			   UDMABUF_EXT_FLAGS_READ_ONLY, &out);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ((uintptr_t)p & (UB_PAGE - 1), out.data_offset);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	EXPECT_EQ(out.size, info.size);
-	EXPECT_EQ(getpid(), (pid_t)info.owner_pid);
+	EXPECT_EQ(out.data_offset, info.data_offset);
 	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	EXPECT_EQ(-1, ub_check(m + out.data_offset, len, 71));
+	EXPECT_EQ(-1, ub_check(m + out.data_offset, len, 73));
 	munmap(m, out.size);
 	close(fd);
 	free(p - 20);
+}
+
+/* An unaligned range writable: refused, through the compat path too. */
+TEST_F(compat32, unaligned_writable_is_einval)
+{
+	static uint8_t page[2 * UB_PAGE] __attribute__((aligned(UB_PAGE)));
+
+	EXPECT_EQ(-EINVAL, ub_ext_create_user(self->dev, page + 16, UB_PAGE,
+					      UDMABUF_EXT_MODE_PIN, 0));
 }
 
 TEST_F(compat32, upstream_abi)

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Shared by the demo tests (tests/demo_*.c, run by tests/suites/demo): the
- * suite gate, the repository's tools, malloc()'d frames as udmabuf-ext
- * dma-bufs. Include after udmabuf_test.h and before kselftest_harness.h.
+ * suite gate, the repository's tools, heap frames as udmabuf-ext dma-bufs. Include after udmabuf_test.h and before kselftest_harness.h.
  */
 #ifndef UDMABUF_DEMO_COMMON_H
 #define UDMABUF_DEMO_COMMON_H
@@ -66,28 +65,57 @@ static inline int demo_vivid_setup(char *dev, size_t len)
 	return 0;
 }
 
-/* A frame in malloc()'d memory, a guard after it, and its dma-buf. */
+/* A frame in heap memory, a guard after it, and its dma-buf. */
 struct demo_frame {
-	uint8_t *data;		/* the malloc() pointer */
+	uint8_t *data;		/* the frame's pointer, what to free() */
 	size_t size;
 	int fd;
 	uint32_t data_offset;
 };
 
+/*
+ * A frame that devices may write (PIN): page aligned and whole pages, from
+ * udmabuf_ext_alloc(), as the module requires of a writable range; the
+ * guard is the rest of the last page and the page after it.
+ */
 static inline int demo_frame_create(int dev, size_t size, struct demo_frame *f)
+{
+	size_t share = (size + DEMO_PAGE - 1) & ~(size_t)(DEMO_PAGE - 1);
+	struct udmabuf_ext_create c;
+
+	f->size = size;
+	f->data = udmabuf_ext_alloc(size + DEMO_GUARD, NULL);
+	if (!f->data)
+		return -errno;
+	memset(f->data, 0, size);
+	memset(f->data + size, DEMO_CANARY, DEMO_GUARD);
+	f->fd = udmabuf_ext_create_user(dev, f->data, share, UDMABUF_EXT_MODE_PIN,
+					UDMABUF_EXT_FLAGS_CLOEXEC, &c);
+	if (f->fd < 0) {
+		free(f->data);
+		f->data = NULL;
+		return f->fd;
+	}
+	f->data_offset = c.data_offset;
+	return 0;
+}
+
+/*
+ * An image that devices only read, in plain malloc()'d memory (not page
+ * aligned), as a COPY buffer: a snapshot of @size bytes the caller filled
+ * at *@data, which @f takes over. (A PRIME import maps a buffer for writing
+ * too, so a READ_ONLY one would be refused.)
+ */
+static inline int demo_frame_copy(int dev, uint8_t *data, size_t size,
+				  struct demo_frame *f)
 {
 	struct udmabuf_ext_create c;
 
 	f->size = size;
-	f->data = malloc(size + DEMO_GUARD);
-	if (!f->data)
-		return -ENOMEM;
-	memset(f->data, 0, size);
-	memset(f->data + size, DEMO_CANARY, DEMO_GUARD);
-	f->fd = udmabuf_ext_create_user(dev, f->data, size, UDMABUF_EXT_MODE_PIN,
+	f->data = data;
+	f->fd = udmabuf_ext_create_user(dev, data, size, UDMABUF_EXT_MODE_COPY,
 					UDMABUF_EXT_FLAGS_CLOEXEC, &c);
 	if (f->fd < 0) {
-		free(f->data);
 		f->data = NULL;
 		return f->fd;
 	}

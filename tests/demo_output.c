@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The output direction, end to end (tests/suites/demo): malloc()'d frames
- * played on vivid's video output over V4L2_MEMORY_DMABUF, looped by vivid
- * from its HDMI output to its HDMI input, and captured into malloc()'d
- * memory over V4L2_MEMORY_DMABUF again. Both sides are udmabuf-ext PIN
- * buffers at unaligned pointers, in the demo's format (800x600 XR24, set
- * up by tools/demo/vivid-setup with v4l2-ctl).
+ * The output direction, end to end (tests/suites/demo): heap frames played
+ * on vivid's video output over V4L2_MEMORY_DMABUF, looped by vivid from its
+ * HDMI output to its HDMI input, and captured into heap frames over
+ * V4L2_MEMORY_DMABUF again. Both sides are udmabuf-ext PIN buffers of
+ * page-aligned whole pages (udmabuf_ext_alloc(): vivid reads and writes
+ * them through vmap, which only a writable buffer has), in the demo's
+ * format (800x600 XR24, set up by tools/demo/vivid-setup with v4l2-ctl).
  *
  * Three different frames are played in turn; the capture must show each of
  * them, byte for byte, in order, and nothing else; vivid's output returns
@@ -245,9 +246,9 @@ TEST_F(loop, malloc_frames_out_and_back)
 		EXPECT_EQ(-1, demo_first_diff(self->o[i].data, self->img[i], self->size));
 		EXPECT_TRUE(demo_frame_guard_ok(&self->o[i]));
 	}
-	ksft_print_msg("%d malloc()'d %ux%u XR24 frames (data offset %u) played over "
-		       "DMABUF, looped back and captured into malloc()'d memory, byte for byte\n",
-		       NR_OUT, self->w, self->h, self->o[0].data_offset);
+	ksft_print_msg("%d heap %ux%u XR24 frames played over DMABUF, looped back and "
+		       "captured into heap frames, byte for byte\n",
+		       NR_OUT, self->w, self->h);
 }
 
 TEST_HARNESS_MAIN

@@ -114,14 +114,23 @@ static int kmsg_splats(int fd)
 
 /*
  * A buffer to import: its data as the process sees it, and its dma-buf.
- * USER buffers come from malloc, one page in so that malloc's misalignment
- * (16 bytes with glibc) is the data offset.
+ * - SRC_DROPIN_MEMFD: a memfd through /dev/udmabuf (the module's drop-in, or
+ *   the kernel's own driver);
+ * - SRC_EXT_MEMFD: a memfd through /dev/udmabuf-ext's UDMABUF_CREATE;
+ * - SRC_EXT_ALIGNED: page-aligned heap memory of whole pages, PIN (a
+ *   writable range must be page aligned at both ends);
+ * - SRC_EXT_MALLOC_COPY: plain malloc() memory, one page in so that
+ *   malloc's misalignment (16 bytes with glibc) is the data offset, and not
+ *   a whole number of pages either: COPY, whose pages are the buffer's own.
  */
-enum src_kind { SRC_DROPIN_MEMFD, SRC_EXT_MEMFD, SRC_EXT_MALLOC };
+enum src_kind {
+	SRC_DROPIN_MEMFD, SRC_EXT_MEMFD, SRC_EXT_ALIGNED, SRC_EXT_MALLOC_COPY,
+};
 
 struct src {
 	uint8_t *data;		/* first byte of the buffer's data */
 	size_t len;		/* bytes of data */
+	bool shared;		/* the process and the buffer share the pages */
 	void *alloc;
 	int memfd;
 	int fd;			/* the dma-buf */
@@ -133,7 +142,7 @@ static int src_create(enum src_kind kind, int dropin, int ext, uint32_t flags,
 	memset(s, 0, sizeof(*s));
 	s->memfd = -1;
 	s->fd = -1;
-	if (kind != SRC_EXT_MALLOC) {
+	if (kind == SRC_DROPIN_MEMFD || kind == SRC_EXT_MEMFD) {
 		s->len = BUF_PAGES * UB_PAGE;
 		s->memfd = ub_memfd(s->len, F_SEAL_SHRINK, false);
 		if (s->memfd < 0)
@@ -143,11 +152,23 @@ static int src_create(enum src_kind kind, int dropin, int ext, uint32_t flags,
 		if (s->data == MAP_FAILED)
 			return -errno;
 		ub_fill(s->data, s->len, seed);
+		s->shared = true;
 		s->fd = ub_create_memfd(kind == SRC_DROPIN_MEMFD ? dropin : ext,
 					s->memfd, 0, s->len, 0);
 		return s->fd < 0 ? s->fd : 0;
 	}
-	/* Not a whole number of pages either. */
+	if (kind == SRC_EXT_ALIGNED) {
+		s->len = BUF_PAGES * UB_PAGE;
+		s->alloc = aligned_alloc(UB_PAGE, s->len);
+		if (!s->alloc)
+			return -ENOMEM;
+		s->data = s->alloc;
+		s->shared = true;
+		ub_fill(s->data, s->len, seed);
+		s->fd = ub_ext_create_user(ext, s->data, s->len,
+					   UDMABUF_EXT_MODE_PIN, flags);
+		return s->fd < 0 ? s->fd : 0;
+	}
 	s->len = BUF_PAGES * UB_PAGE - 100;
 	s->alloc = malloc(s->len + 2 * UB_PAGE);
 	if (!s->alloc)
@@ -156,7 +177,7 @@ static int src_create(enum src_kind kind, int dropin, int ext, uint32_t flags,
 	if (!((uintptr_t)s->data & (UB_PAGE - 1)))
 		s->data += 16;
 	ub_fill(s->data, s->len, seed);
-	s->fd = ub_ext_create_user(ext, s->data, s->len, UDMABUF_EXT_MODE_PIN,
+	s->fd = ub_ext_create_user(ext, s->data, s->len, UDMABUF_EXT_MODE_COPY,
 				   flags);
 	return s->fd < 0 ? s->fd : 0;
 }
@@ -246,7 +267,10 @@ FIXTURE_VARIANT(vgem_import) {
 
 FIXTURE_VARIANT_ADD(vgem_import, dropin_memfd) { .kind = SRC_DROPIN_MEMFD };
 FIXTURE_VARIANT_ADD(vgem_import, ext_memfd) { .kind = SRC_EXT_MEMFD };
-FIXTURE_VARIANT_ADD(vgem_import, ext_malloc) { .kind = SRC_EXT_MALLOC };
+FIXTURE_VARIANT_ADD(vgem_import, ext_aligned) { .kind = SRC_EXT_ALIGNED };
+FIXTURE_VARIANT_ADD(vgem_import, ext_malloc_copy) {
+	.kind = SRC_EXT_MALLOC_COPY,
+};
 
 FIXTURE_SETUP(vgem_import)
 {
@@ -267,9 +291,10 @@ FIXTURE_TEARDOWN(vgem_import)
 
 /*
  * Import, re-export: vgem hands back the same dma-buf (same inode, same
- * udmabuf-ext id, same bytes through its mmap, writes through it land at
- * the source), one attachment while imported, none after GEM_CLOSE; the
- * import alone keeps the buffer alive once our fd is closed.
+ * udmabuf-ext id, same bytes through its mmap at the same data offset,
+ * writes through it land at the source if the buffer shares its pages and
+ * not if it is a copy), one attachment while imported, none after
+ * GEM_CLOSE; the import alone keeps the buffer alive once our fd is closed.
  */
 TEST_F(vgem_import, prime_import_and_reexport)
 {
@@ -327,7 +352,7 @@ TEST_F(vgem_import, prime_import_and_reexport)
 	ub_fill(map + off, s.len, 2);
 	ASSERT_EQ(0, ub_sync(re, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 	munmap(map, size);
-	EXPECT_EQ(-1, ub_check(s.data, s.len, 2));
+	EXPECT_EQ(-1, ub_check(s.data, s.len, s.shared ? 2 : 1));
 
 	/* Our fds gone, the import still holds the buffer. */
 	close(re);
@@ -369,7 +394,7 @@ TEST_F(vgem, import_read_only_refused)
 	uint32_t h;
 	int kmsg, ctl;
 
-	ASSERT_EQ(0, src_create(SRC_EXT_MALLOC, self->e.dropin, self->e.ext,
+	ASSERT_EQ(0, src_create(SRC_EXT_ALIGNED, self->e.dropin, self->e.ext,
 				UDMABUF_EXT_FLAGS_READ_ONLY, 3, &s));
 	ASSERT_EQ(0, ub_info(self->e.ext, s.fd, &info));
 	EXPECT_NE(0, info.buf_flags & UDMABUF_EXT_INFO_READ_ONLY);

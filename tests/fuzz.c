@@ -27,17 +27,25 @@
  *   a PROT_NONE or VM_PFNMAP range, a writable pin of a read-only mapping,
  *   MOVE of shared memory, ...) the call must fail with one of the errnos
  *   of the rules broken, and never succeed;
+ * - the limits are predicted exactly: the model keeps what each worker's
+ *   live buffers are charged, so an extended create whose pages (all of
+ *   them, whatever the mode and source) would exceed RLIMIT_MEMLOCK must
+ *   fail with ENOMEM, an upstream-ABI create whose memfd pages would exceed
+ *   user_limit_mb must fail with EDQUOT, and EDQUOT is refused everywhere
+ *   else (ENOSPC and the module-wide pool are gone);
  * - a success must return an fd (CLOEXEC as asked) whose UDMABUF_EXT_INFO
  *   matches the request (size computed here from the items, data offset,
- *   mode with AUTO resolved, flags, source bits, owner, page and charge
- *   counts), and which maps MAP_SHARED (writable unless read-only, where
- *   PROT_WRITE is EACCES) and refuses MAP_PRIVATE;
+ *   mode with AUTO resolved as the rules say, flags, source bits, owner,
+ *   page and charge counts), and which maps MAP_SHARED (writable unless
+ *   read-only, where PROT_WRITE is EACCES) and refuses MAP_PRIVATE;
  * - no call leaves an fd behind, and at the end the module's counters are
  *   back where they started.
  *
- * Two workers run in parallel (one per guest CPU): worker 0 as root,
- * worker 1 without CAP_IPC_LOCK and with a 256 KiB RLIMIT_MEMLOCK, so that
- * PIN-mode charges are refused too. Worker w's calls use seed + w.
+ * Two workers run in parallel (one per guest CPU): worker 0 as root, with
+ * CAP_IPC_LOCK (no limit applies), worker 1 without CAP_IPC_LOCK, with a
+ * 256 KiB RLIMIT_MEMLOCK and user_limit_mb lowered to FUZZ_USER_LIMIT_MB
+ * for the run, so that both limits refuse creates too. Worker w's calls use
+ * seed + w.
  *
  * Environment: FUZZ_SEED (default: from the clock, printed), FUZZ_CALLS
  * (total over the workers, default 100000), FUZZ_SECONDS (default 60),
@@ -63,6 +71,8 @@
 #define MAX_FAIL_MSGS	8
 #define MAX_LFS		0x7fffffffffffffffull
 #define HOLE		0x100000ul	/* 1 MiB: nothing is ever mapped there */
+#define MEMLOCK_BYTES	(256 << 10)	/* worker 1's RLIMIT_MEMLOCK */
+#define FUZZ_USER_LIMIT_MB 4		/* user_limit_mb during the run */
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB	0x0004U
@@ -133,6 +143,7 @@ struct pool {
 	int live[NR_LIVE];
 	unsigned int list_limit;
 	uint64_t size_limit_pages;
+	uint64_t auto_copy_bytes;	/* AUTO copies up to this size */
 	/* argument area */
 	uint8_t *argpage;	/* rw */
 	uint8_t *ropage;	/* read-only, holds a copy of the argument */
@@ -169,12 +180,28 @@ struct shared {
 	char msg[MAX_FAIL_MSGS][1600];
 };
 
+/*
+ * What the worker's live buffers are charged (docs/uapi.md, "Limits and
+ * accounting"): the extended ABI's pages against RLIMIT_MEMLOCK, the
+ * upstream ABI's against user_limit_mb. Both workers run as root, but only worker
+ * 1 is charged (worker 0 has CAP_IPC_LOCK), so root's charges are worker
+ * 1's alone.
+ */
+struct charge {
+	uint64_t locked;
+	uint64_t counted;
+};
+
 struct worker {
 	struct pool p;
 	struct shared *sh;
 	uint64_t seed;
 	int id;
-	bool write_pins_charge;	/* false for root: CAP_IPC_LOCK */
+	bool exempt;		/* CAP_IPC_LOCK: no limit applies */
+	uint64_t memlock_pages;	/* RLIMIT_MEMLOCK */
+	uint64_t user_limit_pages;	/* user_limit_mb */
+	struct charge held;	/* what the live buffers (and the pool's) hold */
+	struct charge live[NR_LIVE];	/* each live slot's */
 	char desc[1024];	/* the current call, for failure messages */
 	size_t dlen;
 };
@@ -224,13 +251,19 @@ fuzz_fail(struct worker *w, uint64_t call, const char *fmt, ...)
 typedef unsigned __int128 errset;
 #define E(x)	((errset)1 << (x))
 #define ERRS_UPSTREAM	(E(EINVAL) | E(EBADF) | E(EBADFD) | E(EACCES) | \
-			 E(ENOMEM) | E(EMFILE) | E(ENOSPC) | E(EINTR) | E(EFAULT))
+			 E(ENOMEM) | E(EMFILE) | E(EDQUOT) | E(EINTR) | E(EFAULT))
 #define ERRS_EXT	(E(EINVAL) | E(EFAULT) | E(EACCES) | E(EOPNOTSUPP) | \
-			 E(ENOMEM) | E(ENOSPC) | E(EINTR) | E(EMFILE) | \
+			 E(ENOMEM) | E(EDQUOT) | E(EINTR) | E(EMFILE) | \
 			 E(EBADF) | E(EBADFD))
 #define ERRS_INFO	(E(EBADF) | E(EINVAL) | E(EFAULT))
-/* Errors that depend on the machine's state, not on the arguments. */
-#define ERRS_RESOURCE	(E(ENOMEM) | E(ENOSPC) | E(EINTR) | E(EMFILE))
+/*
+ * Errors that depend on the machine's state, not on the arguments. EDQUOT
+ * is not one: the model predicts it (charge_errs()), and refuses it
+ * anywhere else.
+ */
+#define ERRS_RESOURCE	(E(ENOMEM) | E(EINTR) | E(EMFILE))
+/* What the fill stage may fail with: anything but the limits' EDQUOT. */
+#define ERRS_FILL	(ERRS_EXT & ~E(EDQUOT))
 
 static bool in_set(int err, errset set)
 {
@@ -390,6 +423,7 @@ static int pool_init(struct pool *p, int id)
 	}
 	p->list_limit = ub_param("list_limit");
 	p->size_limit_pages = (uint64_t)ub_param("size_limit_mb") << 8;
+	p->auto_copy_bytes = (uint64_t)ub_param("auto_copy_max_kb") << 10;
 
 	/* The argument area. */
 	p->argpage = anon(PG, PROT_READ | PROT_WRITE, 0);
@@ -833,15 +867,40 @@ static errset memfd_errs(const struct fdent *f, uint64_t off, uint64_t size,
 	return f->huge ? E(ENOMEM) : 0;
 }
 
+struct outcome {
+	int ret;		/* 0 or an fd on success */
+	int err;		/* errno on failure */
+	errset allowed;		/* errnos allowed */
+	errset must;		/* non-zero: must fail with one of these */
+};
+
+/*
+ * The charge stage, which comes after every argument check and before any
+ * page is taken: an extended create's pages against RLIMIT_MEMLOCK
+ * (ENOMEM), an upstream one's against user_limit_mb (EDQUOT), with what the
+ * worker's live buffers already hold. Returns the errno the limits decide,
+ * or 0.
+ */
+static errset charge_errs(const struct worker *w, const struct charge *c)
+{
+	if (w->exempt)
+		return 0;
+	if (c->locked && w->held.locked + c->locked > w->memlock_pages)
+		return E(ENOMEM);
+	if (c->counted && w->held.counted + c->counted > w->user_limit_pages)
+		return E(EDQUOT);
+	return 0;
+}
+
 /* ---- checks of a success ------------------------------------------------------ */
 
 struct expect {
 	uint64_t size;
 	uint32_t data_offset;
-	uint32_t mode;		/* PIN, COPY or MOVE; ~0 = PIN or COPY (AUTO) */
+	uint32_t mode;		/* PIN, COPY or MOVE */
 	uint32_t buf_flags;
 	uint32_t source_must;	/* USER and/or MEMFD */
-	uint64_t user_pages;
+	struct charge charge;	/* what the buffer is charged */
 	bool cloexec;
 };
 
@@ -874,10 +933,8 @@ static void check_success(struct worker *w, uint64_t call, int fd,
 	if (info.data_offset != x->data_offset)
 		fuzz_fail(w, call, "data_offset %u, expected %u", info.data_offset,
 			  x->data_offset);
-	if (x->mode == ~0u ? info.mode != UDMABUF_EXT_MODE_PIN &&
-			     info.mode != UDMABUF_EXT_MODE_COPY :
-			     info.mode != x->mode)
-		fuzz_fail(w, call, "mode %u, expected %d", info.mode, (int)x->mode);
+	if (info.mode != x->mode)
+		fuzz_fail(w, call, "mode %u, expected %u", info.mode, x->mode);
 	if (info.buf_flags != x->buf_flags)
 		fuzz_fail(w, call, "buf_flags %#x, expected %#x", info.buf_flags,
 			  x->buf_flags);
@@ -889,11 +946,10 @@ static void check_success(struct worker *w, uint64_t call, int fd,
 		fuzz_fail(w, call, "%llu segments for %llu pages",
 			  (unsigned long long)info.nr_segments,
 			  (unsigned long long)info.nr_pages);
-	if (info.nr_charged != (info.mode == UDMABUF_EXT_MODE_PIN ? x->user_pages : 0))
+	if (info.nr_charged != x->charge.locked)
 		fuzz_fail(w, call, "%llu pages charged, expected %llu",
 			  (unsigned long long)info.nr_charged,
-			  (unsigned long long)(info.mode == UDMABUF_EXT_MODE_PIN ?
-					       x->user_pages : 0));
+			  (unsigned long long)x->charge.locked);
 	if (info.owner_pid != (uint32_t)getpid() || info.nr_attachments ||
 	    info.reserved[0] || info.reserved[1] || info.reserved[2] ||
 	    info.reserved[3])
@@ -936,8 +992,28 @@ static void check_success(struct worker *w, uint64_t call, int fd,
 	__atomic_fetch_add(&w->sh->checked_ok, 1, __ATOMIC_RELAXED);
 }
 
-/* Keep a success alive for a while (as an fd for later calls), or close it. */
-static void keep_or_close(struct worker *w, struct rng *r, int fd)
+static void charge_add(struct charge *to, const struct charge *c, int sign)
+{
+	to->locked += sign * c->locked;
+	to->counted += sign * c->counted;
+}
+
+/* Close a live slot: its charge is returned at once (close runs release). */
+static void close_live(struct worker *w, int slot)
+{
+	if (w->p.live[slot] < 0)
+		return;
+	close(w->p.live[slot]);
+	w->p.live[slot] = -1;
+	charge_add(&w->held, &w->live[slot], -1);
+}
+
+/*
+ * Keep a success alive for a while (as an fd for later calls), or close
+ * it; @c is what it is charged, if the worker is charged at all.
+ */
+static void keep_or_close(struct worker *w, struct rng *r, int fd,
+			  const struct charge *c)
 {
 	int slot;
 
@@ -946,9 +1022,10 @@ static void keep_or_close(struct worker *w, struct rng *r, int fd)
 		return;
 	}
 	slot = rng_below(r, NR_LIVE);
-	if (w->p.live[slot] >= 0)
-		close(w->p.live[slot]);
+	close_live(w, slot);
 	w->p.live[slot] = fd;
+	w->live[slot] = w->exempt ? (struct charge){ 0 } : *c;
+	charge_add(&w->held, &w->live[slot], 1);
 }
 
 /* ---- argument pointers --------------------------------------------------------- */
@@ -992,13 +1069,6 @@ static const char * const argp_names[] = { "ok", "read-only", "NULL", "kernel",
 					   "unmapped" };
 
 /* ---- the calls ---------------------------------------------------------------- */
-
-struct outcome {
-	int ret;		/* 0 or an fd on success */
-	int err;		/* errno on failure */
-	errset allowed;		/* errnos allowed */
-	errset must;		/* non-zero: must fail with one of these */
-};
 
 static void judge(struct worker *w, uint64_t call, enum op op,
 		  const struct outcome *o)
@@ -1062,39 +1132,26 @@ static void pred_add(struct fill_pred *f, enum item_state st, errset errs)
 	}
 }
 
-/* A USER item inside one region: known outcome for a given write-ness. */
+/* A USER item inside one region: its outcome in the resolved @mode. */
 static enum item_state user_state(const struct pool *p, const struct range *rg,
 				  uint32_t mode, bool ro, errset *errs)
 {
-	bool c1, c2, pin_w = !ro, move = mode == UDMABUF_EXT_MODE_MOVE;
-	errset e1, e2;
+	bool certain, copy = mode == UDMABUF_EXT_MODE_COPY;
+	const struct region *reg;
+	uint64_t s, e;
 
 	if (rg->reg < 0)
 		return IS_UNKNOWN;
-	if (mode == UDMABUF_EXT_MODE_AUTO) {
-		/* COPY or PIN, by size: it must fail both ways to be sure. */
-		e1 = region_errs(p, rg, false, false, true, &c1);
-		e2 = region_errs(p, rg, pin_w, false, false, &c2);
-		*errs = e1 | e2;
-		if (c1 && c2)
-			return IS_FAILS;
-		c1 = c1 || c2;
-	} else {
-		*errs = region_errs(p, rg, mode != UDMABUF_EXT_MODE_COPY && pin_w,
-				    move, mode == UDMABUF_EXT_MODE_COPY, &c1);
-		if (c1)
-			return IS_FAILS;
-	}
+	*errs = region_errs(p, rg, !copy && !ro, mode == UDMABUF_EXT_MODE_MOVE,
+			    copy, &certain);
+	if (certain)
+		return IS_FAILS;
 	/* Not certain: known only for a range inside a one-VMA region. */
-	{
-		const struct region *reg = &p->reg[rg->reg];
-		uint64_t s = rg->start & ~(PG - 1);
-		uint64_t e = (rg->start + rg->size + PG - 1) & ~(PG - 1);
-
-		if (c1 || reg->vc == VC_MIXED || s < reg->addr ||
-		    e > reg->addr + reg->len)
-			return IS_UNKNOWN;
-	}
+	reg = &p->reg[rg->reg];
+	s = rg->start & ~(PG - 1);
+	e = (rg->start + rg->size + PG - 1) & ~(PG - 1);
+	if (reg->vc == VC_MIXED || s < reg->addr || e > reg->addr + reg->len)
+		return IS_UNKNOWN;
 	return IS_OK;
 }
 
@@ -1102,23 +1159,73 @@ static enum item_state memfd_state(const struct fdent *f, uint64_t off,
 				   uint64_t size, uint32_t mode, bool ro,
 				   errset *errs)
 {
-	bool c1, c2;
-	errset e1, e2;
+	bool certain;
 
-	if (mode == UDMABUF_EXT_MODE_AUTO) {
-		e1 = memfd_errs(f, off, size, false, &c1);
-		e2 = memfd_errs(f, off, size, !ro, &c2);
-		*errs = e1 | e2;
-		if (c1 && c2)
-			return IS_FAILS;
-		return c1 || c2 ? IS_UNKNOWN : IS_OK;
+	*errs = memfd_errs(f, off, size, mode != UDMABUF_EXT_MODE_COPY && !ro,
+			   &certain);
+	return certain ? IS_FAILS : IS_OK;
+}
+
+/* A valid item of an EXT_CREATE, whose fill stage is judged once the mode is. */
+struct pending {
+	bool user;
+	struct range rg;		/* user */
+	const struct fdent *f;		/* memfd */
+	uint64_t off, size;		/* memfd */
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	uint64_t xs = x->rg.start & ~(PG - 1), ys = y->rg.start & ~(PG - 1);
+
+	return xs < ys ? -1 : xs > ys;
+}
+
+/*
+ * Do two user items share a page? A MOVE vacates the items in order, so a
+ * page listed twice is gone when its second item comes: MOVE_PARTIAL.
+ * Sorts @pend.
+ */
+static bool user_pages_overlap(struct pending *pend, uint32_t n)
+{
+	uint64_t end = 0;
+	uint32_t i;
+
+	qsort(pend, n, sizeof(*pend), cmp_pending);
+	for (i = 0; i < n; i++) {
+		uint64_t s = pend[i].rg.start & ~(PG - 1);
+		uint64_t e = (pend[i].rg.start + pend[i].rg.size + PG - 1) & ~(PG - 1);
+
+		if (!pend[i].user)
+			continue;
+		if (s < end)
+			return true;
+		if (e > end)
+			end = e;
 	}
-	*errs = memfd_errs(f, off, size, mode != UDMABUF_EXT_MODE_COPY && !ro, &c1);
-	return c1 ? IS_FAILS : IS_OK;
+	return false;
+}
+
+/*
+ * AUTO, resolved as the module does once every item is valid: COPY for a
+ * writable range whose outer ends are not page aligned (a device must
+ * not write pages it was not offered whole) or for a buffer of at most
+ * auto_copy_max_kb, PIN otherwise.
+ */
+static uint32_t resolve_mode(const struct pool *p, uint32_t mode, bool ro,
+			     bool unaligned, uint64_t pages)
+{
+	if (mode != UDMABUF_EXT_MODE_AUTO)
+		return mode;
+	if ((unaligned && !ro) || pages * PG <= p->auto_copy_bytes)
+		return UDMABUF_EXT_MODE_COPY;
+	return UDMABUF_EXT_MODE_PIN;
 }
 
 static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 {
+	static struct pending pend[MAX_BUILD];
 	struct udmabuf_ext_create *c = (void *)w->p.argpage;
 	struct udmabuf_ext_item *it;
 	enum argp argp = gen_argp(r);
@@ -1127,8 +1234,10 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 	struct fill_pred fp = { 0 };
 	errset hdr_errs = 0, item_errs = 0;
 	uint64_t total = 0;
-	bool items_bad = false, ro, move;
-	uint32_t count, i, built;
+	bool items_bad = false, ro, move, writable, unaligned = false;
+	uint32_t count, i, built, npend = 0, mode;
+	/* Where the argument will be, for MOVE's rule about it. */
+	uintptr_t argaddr = (uintptr_t)(argp == ARGP_RO ? w->p.ropage : w->p.argpage);
 	int kind_sel;
 	void *arg;
 
@@ -1153,6 +1262,8 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 		c->size = rng_next(r);
 	ro = c->flags & UDMABUF_EXT_FLAGS_READ_ONLY;
 	move = c->mode == UDMABUF_EXT_MODE_MOVE;
+	/* Devices may write the pages: the ranges must be page aligned. */
+	writable = !ro && (move || c->mode == UDMABUF_EXT_MODE_PIN);
 
 	if (c->flags & ~UDMABUF_EXT_CREATE_VALID_FLAGS || c->mode > 3 ||
 	    c->__pad || c->reserved[0] || c->reserved[1] || (move && ro) ||
@@ -1186,9 +1297,8 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 	for (i = 0; i < built; i++) {
 		struct udmabuf_ext_item *e = &it[i];
 		bool user = kind_sel == 0 || (kind_sel == 2 && rng_pct(r, 50));
+		struct pending *pd = &pend[npend];
 		uint64_t end, pages = 0;
-		errset errs = 0;
-		enum item_state st;
 		struct range rg;
 
 		memset(e, 0, sizeof(*e));
@@ -1210,7 +1320,8 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 			if (i + 1 < built && rng_pct(r, 90) && rg.size &&
 			    rg.start + rg.size > rg.start)
 				rg.size = ((rg.start + rg.size + PG - 1) & ~(PG - 1)) - rg.start;
-			if (move && rng_pct(r, 80)) {
+			/* ... and mostly the outer ones of writable ranges. */
+			if (writable && rng_pct(r, 80)) {
 				rg.start &= ~(PG - 1);
 				if (rg.size < (1ull << 62))
 					rg.size = (rg.size + PG - 1) & ~(PG - 1);
@@ -1223,11 +1334,18 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 				 (unsigned long long)(rg.reg >= 0 ?
 					e->start - w->p.reg[rg.reg].addr : e->start),
 				 (unsigned long long)e->size, e->memfd);
+			/*
+			 * The argument checks, in the module's order; a MOVE
+			 * may not take the page its own argument (the
+			 * results) is in.
+			 */
 			if (__builtin_add_overflow(e->start, e->size, &end) ||
 			    e->memfd || !e->size ||
 			    (i > 0 && (e->start & (PG - 1))) ||
 			    (i + 1 < count && (end & (PG - 1))) ||
-			    (move && ((e->start | end) & (PG - 1)))) {
+			    (writable && ((e->start | end) & (PG - 1))) ||
+			    (move && argaddr < end &&
+			     e->start < argaddr + sizeof(*c))) {
 				item_errs |= E(EINVAL);
 				continue;
 			}
@@ -1235,12 +1353,13 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 				item_errs |= E(EFAULT);
 				continue;
 			}
+			if ((e->start | end) & (PG - 1))
+				unaligned = true;
 			pages = (((end + PG - 1) & ~(PG - 1)) - (e->start & ~(PG - 1))) / PG;
 			if (i == 0)
 				x.data_offset = e->start & (PG - 1);
-			x.user_pages += pages;
 			x.source_must |= UDMABUF_EXT_SOURCE_USER;
-			st = user_state(&w->p, &rg, c->mode, ro, &errs);
+			*pd = (struct pending){ .user = true, .rg = rg };
 		} else {
 			int fdnum;
 			const struct fdent *f = pick_fd(w, r, &fdnum);
@@ -1259,15 +1378,32 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 			}
 			pages = e->size / PG;
 			x.source_must |= UDMABUF_EXT_SOURCE_MEMFD;
-			st = memfd_state(f, e->start, e->size, c->mode, ro, &errs);
+			*pd = (struct pending){ .f = f, .off = e->start,
+						.size = e->size };
 		}
+		npend++;
 		if (total + pages < total)
 			item_errs |= E(EINVAL);
 		total += pages;
-		pred_add(&fp, st, errs);
 	}
 	if (!item_errs && built == count && (!total || total > w->p.size_limit_pages))
 		item_errs |= E(EINVAL);
+
+	/* The mode the buffer gets, and the fill stage in that mode. */
+	mode = resolve_mode(&w->p, c->mode, ro, unaligned, total);
+	for (i = 0; i < npend; i++) {
+		enum item_state st;
+		errset errs = 0;
+
+		if (pend[i].user)
+			st = user_state(&w->p, &pend[i].rg, mode, ro, &errs);
+		else
+			st = memfd_state(pend[i].f, pend[i].off, pend[i].size,
+					 mode, ro, &errs);
+		pred_add(&fp, st, errs);
+	}
+	/* The extended ABI charges every page to RLIMIT_MEMLOCK. */
+	x.charge.locked = total;
 
 	arg = place_arg(w, argp, sizeof(*c));
 	o.ret = do_ioctl(w->p.dev, UDMABUF_EXT_CREATE, arg, &o.err);
@@ -1281,22 +1417,26 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 		o.must = E(EFAULT);
 	else if (item_errs)
 		o.must = item_errs;
+	else if ((o.must = charge_errs(w, &x.charge)))
+		;
 	else if (fp.fails)
-		o.must = fp.must ?: ERRS_EXT;	/* fails; errno known or not */
+		o.must = fp.must ?: ERRS_FILL;	/* fails; errno known or not */
 	else if (argp == ARGP_RO)
-		o.must = E(EFAULT) | ERRS_EXT;	/* copy_to_user at the latest */
+		o.must = E(EFAULT) | ERRS_FILL;	/* copy_to_user at the latest */
+	if (!(o.must & E(EDQUOT)))
+		o.allowed &= ~E(EDQUOT);
 	judge(w, call, OP_EXT_CREATE, &o);
 	if (o.ret < 0)
 		return;
-	if (move && w->p.reg[REG_WRONLY].present)	/* MOVE maps rw */
-		mprotect((void *)w->p.reg[REG_WRONLY].addr,
-			 w->p.reg[REG_WRONLY].len, PROT_WRITE);
 	if (argp != ARGP_OK)
 		return;
 	x.size = c->size;
 	x.cloexec = c->flags & UDMABUF_EXT_FLAGS_CLOEXEC;
-	x.mode = c->mode == UDMABUF_EXT_MODE_AUTO ? ~0u : c->mode;
+	x.mode = mode;
 	x.buf_flags = ro ? UDMABUF_EXT_INFO_READ_ONLY : 0;
+	/* Nothing else changes the worker's mappings meanwhile. */
+	if (move && user_pages_overlap(pend, npend))
+		x.buf_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
 	if (total * PG != c->size)
 		fuzz_fail(w, call, "size %llu, items add up to %llu pages",
 			  (unsigned long long)c->size, (unsigned long long)total);
@@ -1319,7 +1459,7 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 		    (!ioctl(w->p.dropin, UDMABUF_EXT_INFO, &info) || errno != ENOTTY))
 			fuzz_fail(w, call, "EXT_INFO on /dev/udmabuf: not ENOTTY");
 	}
-	keep_or_close(w, r, c->fd);
+	keep_or_close(w, r, c->fd, &x.charge);
 }
 
 static void call_create(struct worker *w, struct rng *r, uint64_t call, int node,
@@ -1328,6 +1468,7 @@ static void call_create(struct worker *w, struct rng *r, uint64_t call, int node
 	struct udmabuf_create *c = (void *)w->p.argpage;
 	enum argp argp = gen_argp(r);
 	struct outcome o = { .allowed = ERRS_UPSTREAM };
+	struct charge charge = { 0 };
 	const struct fdent *f;
 	uint64_t end;
 	errset errs;
@@ -1344,6 +1485,8 @@ static void call_create(struct worker *w, struct rng *r, uint64_t call, int node
 		 on_dropin ? "/dev/udmabuf" : "/dev/udmabuf-ext", f->name, c->flags,
 		 (unsigned long long)c->offset, (unsigned long long)c->size,
 		 argp_names[argp]);
+	/* Memfd pages count against user_limit_mb. */
+	charge.counted = c->size / PG;
 	arg = place_arg(w, argp, sizeof(*c));
 	o.ret = do_ioctl(node, UDMABUF_CREATE, arg, &o.err);
 
@@ -1354,19 +1497,24 @@ static void call_create(struct worker *w, struct rng *r, uint64_t call, int node
 		 (c->offset | c->size) & (PG - 1) || end > MAX_LFS || !c->size ||
 		 c->size / PG > w->p.size_limit_pages)
 		o.must = E(EINVAL);
+	else if ((o.must = charge_errs(w, &charge)))
+		;
 	else if ((errs = memfd_errs(f, c->offset, c->size, true, &certain)) && certain)
 		o.must = errs;
+	if (!(o.must & E(EDQUOT)))
+		o.allowed &= ~E(EDQUOT);
 	judge(w, call, OP_CREATE, &o);
 	if (o.ret >= 0) {
 		struct expect x = {
 			.size = c->size, .mode = UDMABUF_EXT_MODE_PIN,
 			.buf_flags = UDMABUF_EXT_INFO_DROPIN,
 			.source_must = UDMABUF_EXT_SOURCE_MEMFD,
+			.charge = charge,
 			.cloexec = c->flags & UDMABUF_FLAGS_CLOEXEC,
 		};
 
 		check_success(w, call, o.ret, &x);
-		keep_or_close(w, r, o.ret);
+		keep_or_close(w, r, o.ret, &charge);
 	}
 }
 
@@ -1377,6 +1525,7 @@ static void call_create_list(struct worker *w, struct rng *r, uint64_t call,
 	struct udmabuf_create_item *list;
 	enum argp argp = gen_argp(r);
 	struct outcome o = { .allowed = ERRS_UPSTREAM };
+	struct charge charge = { 0 };
 	struct fill_pred fp = { 0 };
 	errset item_errs = 0;
 	uint64_t total = 0;
@@ -1441,6 +1590,7 @@ static void call_create_list(struct worker *w, struct rng *r, uint64_t call,
 		mprotect(w->p.ropage, PG, PROT_READ);
 	}
 	o.ret = do_ioctl(node, UDMABUF_CREATE_LIST, arg, &o.err);
+	charge.counted = total;	/* memfd pages count against user_limit_mb */
 	if (argp >= ARGP_NULL)
 		o.must = E(EFAULT);
 	else if (head->flags & ~UDMABUF_FLAGS_CLOEXEC || !count ||
@@ -1450,19 +1600,24 @@ static void call_create_list(struct worker *w, struct rng *r, uint64_t call,
 		o.must = E(EFAULT);
 	else if (item_errs || !total || total > w->p.size_limit_pages)
 		o.must = E(EINVAL);
+	else if ((o.must = charge_errs(w, &charge)))
+		;
 	else if (fp.fails)
-		o.must = fp.must ?: ERRS_UPSTREAM;
+		o.must = fp.must ?: ERRS_UPSTREAM & ~E(EDQUOT);
+	if (!(o.must & E(EDQUOT)))
+		o.allowed &= ~E(EDQUOT);
 	judge(w, call, OP_CREATE_LIST, &o);
 	if (o.ret >= 0) {
 		struct expect x = {
 			.size = total * PG, .mode = UDMABUF_EXT_MODE_PIN,
 			.buf_flags = UDMABUF_EXT_INFO_DROPIN,
 			.source_must = UDMABUF_EXT_SOURCE_MEMFD,
+			.charge = charge,
 			.cloexec = head->flags & UDMABUF_FLAGS_CLOEXEC,
 		};
 
 		check_success(w, call, o.ret, &x);
-		keep_or_close(w, r, o.ret);
+		keep_or_close(w, r, o.ret, &charge);
 	}
 }
 
@@ -1599,6 +1754,22 @@ static void one_call(struct worker *w, uint64_t call)
 			w->desc);
 }
 
+/* Does this process have CAP_IPC_LOCK (in its effective set)? */
+static bool cap_ipc_lock(void)
+{
+	long long eff = ub_status_num("CapEff", 16);
+
+	return eff > 0 && ((eff >> CAP_IPC_LOCK) & 1);
+}
+
+/* user_limit_mb in pages. */
+static uint64_t user_limit_pages(void)
+{
+	long mb = ub_param("user_limit_mb");
+
+	return mb > 0 ? (uint64_t)mb << 8 : 0;
+}
+
 static int worker_main(struct shared *sh, uint64_t seed, int id, uint64_t calls,
 		       double deadline)
 {
@@ -1613,17 +1784,24 @@ static int worker_main(struct shared *sh, uint64_t seed, int id, uint64_t calls,
 	w->seed = seed + id;
 	w->id = id;
 	if (id == 1) {
-		struct rlimit rl = { 256 << 10, 256 << 10 };
+		struct rlimit rl = { MEMLOCK_BYTES, MEMLOCK_BYTES };
 
 		if (ub_drop_cap_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl))
 			return 3;
 	}
+	w->exempt = cap_ipc_lock();
+	w->memlock_pages = MEMLOCK_BYTES / PG;
+	w->user_limit_pages = user_limit_pages();
 	ret = pool_init(&w->p, id);
 	if (ret) {
 		fprintf(stderr, "# worker %d: pool set-up failed: %s\n", id,
 			strerror(-ret));
 		return 2;
 	}
+	/* The pool's own dma-buf: a 16-page COPY, charged to RLIMIT_MEMLOCK. */
+	for (k = 0; k < w->p.nr_fds && !w->exempt; k++)
+		if (w->p.fds[k].ours)
+			w->held.locked += 16;
 	fds0 = ub_count_fds();
 	for (i = 0; i < calls; i++) {
 		if (only != ~0ull && i != only)
@@ -1636,8 +1814,7 @@ static int worker_main(struct shared *sh, uint64_t seed, int id, uint64_t calls,
 			break;
 	}
 	for (k = 0; k < NR_LIVE; k++)
-		if (w->p.live[k] >= 0)
-			close(w->p.live[k]);
+		close_live(w, k);
 	if (ub_count_fds() != fds0 - 0) {
 		desc_reset(w);
 		fuzz_fail(w, i, "%d fds open after the calls, %d before",
@@ -1648,16 +1825,18 @@ static int worker_main(struct shared *sh, uint64_t seed, int id, uint64_t calls,
 }
 
 FIXTURE(fuzz) {
-	int unused;
+	long user_limit;	/* user_limit_mb to restore, or -1 */
 };
 
 FIXTURE_SETUP(fuzz)
 {
-	self->unused = 0;
+	self->user_limit = -1;
 }
 
 FIXTURE_TEARDOWN(fuzz)
 {
+	if (self->user_limit >= 0)
+		ub_set_param("user_limit_mb", self->user_limit);
 }
 
 /* FUZZ_SECONDS bounds the calls; the harness's timeout is a backstop. */
@@ -1692,6 +1871,10 @@ TEST_F_TIMEOUT(fuzz, ioctls, 7200)
 		       (unsigned long long)seed, (unsigned long long)calls, secs,
 		       workers);
 	ASSERT_EQ(0, ub_counters_read(&before));
+	/* Low enough that worker 1's creates meet it now and then. */
+	self->user_limit = ub_param("user_limit_mb");
+	ASSERT_LE(0, self->user_limit);
+	ASSERT_EQ(0, ub_set_param("user_limit_mb", FUZZ_USER_LIMIT_MB));
 	sh = mmap(NULL, workers * sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);

@@ -16,12 +16,18 @@
  * - the module's counters are back where they started;
  * and at the end the kernel log is free of splats (the runner's gate).
  *
+ * The test runs without CAP_IPC_LOCK (and with a RLIMIT_MEMLOCK its pins
+ * fit in), so that the charges are taken for real and their fault points
+ * (the per-user table's allocation) fail too: CAP_IPC_LOCK is exempt from
+ * both limits and would skip them.
+ *
  * The injected faults are counted and printed: that count is the "faults
  * injected" figure of docs/security.md. FAULTS_ONLY=i runs scenario i
  * alone, FAULTS_VERBOSE=1 prints every run.
  */
 #include "udmabuf_test.h"	/* first: it defines _GNU_SOURCE */
 
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include "race_util.h"
@@ -105,7 +111,8 @@ static int reads_zero(const void *p, size_t len)
 }
 
 enum scenario {
-	S_PIN, S_PIN_UNTOUCHED, S_PIN_RO, S_COPY, S_COPY_LARGE, S_MOVE,
+	S_PIN, S_PIN_UNTOUCHED, S_PIN_RO, S_PIN_RO_UNTOUCHED, S_COPY,
+	S_COPY_LARGE, S_MOVE,
 	S_MOVE_VMA,
 	S_MEMFD, S_MEMFD_EXT, S_LIST, S_MIXED, S_HUGETLB, S_IMPORT, S_SYNC,
 	NR_SCENARIOS
@@ -113,10 +120,10 @@ enum scenario {
 
 static const char * const names[NR_SCENARIOS] = {
 	"ext PIN 16 pages", "ext PIN 16 untouched pages", "ext PIN read-only",
-	"ext COPY 16 pages", "ext COPY 2 MiB", "ext MOVE 8 pages",
+	"ext PIN read-only, untouched pages", "ext COPY 16 pages", "ext COPY 2 MiB", "ext MOVE 8 pages",
 	"ext MOVE of a whole VMA",
 	"UDMABUF_CREATE 16 pages", "ext MEMFD item", "UDMABUF_CREATE_LIST 3 items",
-	"ext USER+MEMFD, unaligned", "hugetlb memfd", "vgem PRIME import",
+	"ext USER+MEMFD, unaligned read-only", "hugetlb memfd", "vgem PRIME import",
 	"DMA_BUF_IOCTL_SYNC with an importer",
 };
 
@@ -159,6 +166,16 @@ static int run_once(struct env *e, enum scenario s, int *fd)
 		ret = ub_ext_create_user(e->dev, e->anon + 100, 16 * PG,
 					 UDMABUF_EXT_MODE_PIN, UDMABUF_EXT_FLAGS_READ_ONLY);
 		break;
+	case S_PIN_RO_UNTOUCHED:
+		/* Before 6.2 the pin breaks COW: it allocates the pages. */
+		p = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+		ret = ub_ext_create_user(e->dev, p, 16 * PG, UDMABUF_EXT_MODE_PIN,
+					 UDMABUF_EXT_FLAGS_READ_ONLY);
+		munmap(p, 16 * PG);
+		break;
 	case S_COPY:
 		ret = ub_ext_create_user(e->dev, e->anon, 16 * PG, UDMABUF_EXT_MODE_COPY, 0);
 		break;
@@ -174,10 +191,10 @@ static int run_once(struct env *e, enum scenario s, int *fd)
 		break;
 	case S_MOVE_VMA:
 		/*
-		 * Replacing a whole VMA that cannot merge with its neighbours
-		 * needs a new VMA: if that allocation fails after the old
-		 * mapping is gone, the range is a hole, and only the buffer
-		 * still has the bytes.
+		 * A whole VMA that cannot merge with its neighbours: the
+		 * vacate zaps its pages and keeps the VMA. If the vacate's
+		 * own allocation fails, the range keeps its bytes and the
+		 * buffer says so (MOVE_PARTIAL).
 		 */
 		ub_fill(e->alone, 8 * PG, 0x30be);
 		ret = ub_ext_create_user(e->dev, e->alone, 8 * PG, UDMABUF_EXT_MODE_MOVE, 0);
@@ -211,6 +228,7 @@ static int run_once(struct env *e, enum scenario s, int *fd)
 		break;
 	}
 	case S_MIXED:
+		/* Unaligned: devices may only read it. */
 		it[0] = (struct udmabuf_ext_item){
 			.kind = UDMABUF_EXT_ITEM_USER,
 			.start = (uintptr_t)e->anon + 16, .size = 2 * PG - 16,
@@ -219,7 +237,8 @@ static int run_once(struct env *e, enum scenario s, int *fd)
 			.kind = UDMABUF_EXT_ITEM_MEMFD, .memfd = e->memfd,
 			.start = 0, .size = 4 * PG,
 		};
-		ret = ub_ext_create(e->dev, it, 2, UDMABUF_EXT_MODE_PIN, 0, NULL);
+		ret = ub_ext_create(e->dev, it, 2, UDMABUF_EXT_MODE_PIN,
+				    UDMABUF_EXT_FLAGS_READ_ONLY, NULL);
 		break;
 	case S_HUGETLB:
 		ret = ub_create_memfd(e->dev, e->hmemfd, 0, UB_HPAGE, 0);
@@ -311,6 +330,12 @@ TEST_F_TIMEOUT(faults, every_fault_point_fails_cleanly, 1800)
 		     strerror(-ret));
 	e.dev = open(UB_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, e.dev);
+	{
+		struct rlimit rl = { 16 << 20, 16 << 20 };
+
+		ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+		ASSERT_EQ(0, ub_drop_cap_ipc_lock());
+	}
 	e.anon_len = 512 * PG;
 	e.anon = mmap(NULL, e.anon_len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);

@@ -128,7 +128,6 @@ FIXTURE(large) {
 	size_t src_map_len;
 	uint8_t *dst;		/* the memcpy target */
 	long saved_size_limit;	/* size_limit_mb to restore, or -1 */
-	long saved_total_limit;	/* total_limit_mb to restore, or -1 */
 };
 
 FIXTURE_VARIANT(large) {
@@ -146,11 +145,11 @@ FIXTURE_SETUP(large)
 			  UB_DROPIN_DEV : UB_DEV;
 	long avail = meminfo("MemAvailable");
 	long need = 2 * (SZ_1G >> 10) + HEADROOM_KB;
-	long limit, total;
+	long limit;
 
 	self->dev = self->ext = self->memfd = self->buf = -1;
 	self->src_map = self->dst = MAP_FAILED;
-	self->saved_size_limit = self->saved_total_limit = -1;
+	self->saved_size_limit = -1;
 
 	if (variant->src == SRC_HUGETLB) {
 		long free = meminfo("HugePages_Free");
@@ -180,14 +179,10 @@ FIXTURE_SETUP(large)
 		ASSERT_EQ(0, ub_set_param("size_limit_mb", 2048));
 		self->saved_size_limit = limit;
 	}
-	/* The module-wide cap: 0 means half of RAM. */
-	total = ub_param("total_limit_mb");
-	ASSERT_LE(0, total);
-	if ((total && total < 1024) ||
-	    (!total && meminfo("MemTotal") / 2 < (long)(SZ_1G >> 10))) {
-		ASSERT_EQ(0, ub_set_param("total_limit_mb", 2048));
-		self->saved_total_limit = total;
-	}
+	/*
+	 * Neither RLIMIT_MEMLOCK nor the per-user user_limit_mb applies: the
+	 * tests run as root, with CAP_IPC_LOCK.
+	 */
 }
 
 FIXTURE_TEARDOWN(large)
@@ -202,8 +197,6 @@ FIXTURE_TEARDOWN(large)
 		close(self->memfd);
 	if (self->saved_size_limit >= 0)
 		ub_set_param("size_limit_mb", self->saved_size_limit);
-	if (self->saved_total_limit >= 0)
-		ub_set_param("total_limit_mb", self->saved_total_limit);
 	if (self->ext >= 0)
 		close(self->ext);
 	if (self->dev >= 0)

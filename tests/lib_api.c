@@ -156,7 +156,73 @@ TEST_F(lib, create_memfd_works_and_errors_are_negative_errno)
 	close(memfd);
 }
 
-TEST_F(lib, create_user_unaligned_malloc_shares_pages)
+/* udmabuf_ext_alloc(): page-aligned whole pages that a device may write. */
+TEST_F(lib, alloc_frames_share_pages)
+{
+	size_t n = 3 * PAGE + 100, len = 0, mlen;
+	struct udmabuf_ext_create out;
+	struct udmabuf_ext_info info;
+	char *p, *map;
+	int fd;
+
+	p = udmabuf_ext_alloc(n, &len);
+	ASSERT_NE(NULL, p) TH_LOG("udmabuf_ext_alloc: %s", strerror(errno));
+	EXPECT_EQ(0, (uintptr_t)p % PAGE);
+	EXPECT_EQ(4 * PAGE, len);
+	memset(p, 'a', len);
+	memset(&out, 0xff, sizeof(out));
+	fd = udmabuf_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_PIN,
+				     UDMABUF_EXT_FLAGS_CLOEXEC, &out);
+	ASSERT_LE(0, fd) TH_LOG("%s", strerror(-fd));
+	EXPECT_EQ((uint32_t)fd, out.fd);
+	EXPECT_EQ(0, out.data_offset);
+	EXPECT_EQ(len, out.size);
+	EXPECT_EQ(UDMABUF_EXT_MODE_PIN, out.mode);
+	EXPECT_TRUE(is_cloexec(fd));
+
+	ASSERT_EQ(0, udmabuf_ext_info(self->dev, fd, &info));
+	EXPECT_EQ(out.size, info.size);
+	EXPECT_EQ(0, info.data_offset);
+	EXPECT_EQ(UDMABUF_EXT_MODE_PIN, info.mode);
+	EXPECT_TRUE(info.source & UDMABUF_EXT_SOURCE_USER);
+	EXPECT_EQ((uint32_t)getpid(), info.owner_pid);
+	EXPECT_EQ(len / PAGE, info.nr_pages);
+
+	/* The mapping and the allocated frame are the same pages. */
+	map = udmabuf_ext_map(fd, PROT_READ | PROT_WRITE, &mlen);
+	ASSERT_NE(NULL, map) TH_LOG("map: %s", strerror(errno));
+	EXPECT_EQ(len, mlen);
+	ASSERT_EQ(0, udmabuf_ext_cpu_begin(fd, DMA_BUF_SYNC_RW));
+	EXPECT_EQ('a', map[0]);
+	EXPECT_EQ('a', map[len - 1]);
+	map[5] = 'Z';
+	map[len - 1] = 'Y';
+	ASSERT_EQ(0, udmabuf_ext_cpu_end(fd, DMA_BUF_SYNC_RW));
+	EXPECT_EQ('Z', p[5]);
+	EXPECT_EQ('Y', p[len - 1]);
+	EXPECT_EQ(0, udmabuf_ext_unmap(map, mlen));
+	close(fd);
+	free(p);
+
+	/* len_out may be NULL; a zero size is EINVAL. */
+	p = udmabuf_ext_alloc(1, NULL);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0, (uintptr_t)p % PAGE);
+	free(p);
+	errno = 0;
+	EXPECT_EQ(NULL, udmabuf_ext_alloc(0, &len));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(NULL, udmabuf_ext_alloc(SIZE_MAX - 10, &len));
+	EXPECT_EQ(ENOMEM, errno);
+}
+
+/*
+ * Plain malloc() memory, not page aligned: devices may not write it (the
+ * pages hold malloc's own bytes), but they may read it, and a copy may be
+ * made of it.
+ */
+TEST_F(lib, create_user_unaligned_malloc)
 {
 	size_t n = 3 * PAGE + 100, len;
 	struct udmabuf_ext_create out;
@@ -166,42 +232,49 @@ TEST_F(lib, create_user_unaligned_malloc_shares_pages)
 
 	ASSERT_NE(NULL, src);
 	memset(p, 'a', n);
+	EXPECT_EQ(-EINVAL, udmabuf_ext_create_user(self->dev, p, n,
+						   UDMABUF_EXT_MODE_PIN, 0, NULL));
+
 	memset(&out, 0xff, sizeof(out));
 	fd = udmabuf_ext_create_user(self->dev, p, n, UDMABUF_EXT_MODE_PIN,
+				     UDMABUF_EXT_FLAGS_READ_ONLY |
 				     UDMABUF_EXT_FLAGS_CLOEXEC, &out);
 	ASSERT_LE(0, fd) TH_LOG("%s", strerror(-fd));
 	EXPECT_EQ((uint32_t)fd, out.fd);
 	EXPECT_EQ((uintptr_t)p % PAGE, out.data_offset);
 	EXPECT_EQ(0, out.size % PAGE);
 	EXPECT_LE(n + out.data_offset, out.size);
-	EXPECT_EQ(UDMABUF_EXT_MODE_PIN, out.mode);
 	EXPECT_TRUE(is_cloexec(fd));
-
 	ASSERT_EQ(0, udmabuf_ext_info(self->dev, fd, &info));
 	EXPECT_EQ(out.size, info.size);
 	EXPECT_EQ(out.data_offset, info.data_offset);
 	EXPECT_EQ(UDMABUF_EXT_MODE_PIN, info.mode);
-	EXPECT_TRUE(info.source & UDMABUF_EXT_SOURCE_USER);
-	EXPECT_EQ((uint32_t)getpid(), info.owner_pid);
+	EXPECT_TRUE(info.buf_flags & UDMABUF_EXT_INFO_READ_ONLY);
 	EXPECT_EQ(info.size / PAGE, info.nr_pages);
 
-	/* The mapping and the malloc'd range are the same pages. */
-	map = udmabuf_ext_map(fd, PROT_READ | PROT_WRITE, &len);
+	/* The read-only mapping and the malloc'd range are the same pages. */
+	map = udmabuf_ext_map(fd, PROT_READ, &len);
 	ASSERT_NE(NULL, map) TH_LOG("map: %s", strerror(errno));
 	EXPECT_EQ(out.size, len);
-	ASSERT_EQ(0, udmabuf_ext_cpu_begin(fd, DMA_BUF_SYNC_RW));
+	p[5] = 'Z';
+	ASSERT_EQ(0, udmabuf_ext_cpu_begin(fd, DMA_BUF_SYNC_READ));
 	EXPECT_EQ('a', map[out.data_offset]);
 	EXPECT_EQ('a', map[out.data_offset + n - 1]);
-	map[out.data_offset + 5] = 'Z';
-	ASSERT_EQ(0, udmabuf_ext_cpu_end(fd, DMA_BUF_SYNC_RW));
-	EXPECT_EQ('Z', p[5]);
+	EXPECT_EQ('Z', map[out.data_offset + 5]);
+	ASSERT_EQ(0, udmabuf_ext_cpu_end(fd, DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, udmabuf_ext_unmap(map, len));
 	close(fd);
 
-	/* out may be NULL. */
+	/* A copy (out may be NULL), and AUTO copies a writable unaligned range. */
 	fd = udmabuf_ext_create_user(self->dev, p, n, UDMABUF_EXT_MODE_COPY, 0, NULL);
 	ASSERT_LE(0, fd);
 	EXPECT_FALSE(is_cloexec(fd));
+	ASSERT_EQ(0, udmabuf_ext_info(self->dev, fd, &info));
+	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
+	EXPECT_EQ((uintptr_t)p % PAGE, info.data_offset);
+	close(fd);
+	fd = udmabuf_ext_create_user(self->dev, p, n, UDMABUF_EXT_MODE_AUTO, 0, NULL);
+	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, udmabuf_ext_info(self->dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
 	close(fd);

@@ -12,7 +12,9 @@
  * For each source (shmem and hugetlb memfds through /dev/udmabuf -- the
  * module's drop-in, or the kernel's own driver as the reference where it has
  * one -- and through /dev/udmabuf-ext; private anonymous mmap'd, THP and
- * malloc'd memory through /dev/udmabuf-ext, USER item, PIN mode) the test:
+ * malloc'd memory through /dev/udmabuf-ext, USER item, PIN mode; the
+ * malloc()'d block's whole pages, as a range devices may write must be page
+ * aligned at both ends) the test:
  *  1. faults the memory in with a pattern and reads its PFNs from
  *     /proc/self/pagemap (root sees PFNs) to find the memory blocks
  *     (/sys/devices/system/memory/memoryN) and zones that hold it; at least
@@ -281,6 +283,7 @@ FIXTURE(offline) {
 	int memfd;
 	int buf;
 	uint8_t *mem;		/* the user's view of the data */
+	void *heap;		/* what to free (malloc source) */
 	void *map;		/* what to munmap (memfd and anon sources) */
 	size_t map_len;
 	uint8_t *dmap;		/* the dma-buf mmap */
@@ -415,9 +418,15 @@ FIXTURE_SETUP(offline)
 			SKIP(return, "MADV_HUGEPAGE: %s", strerror(errno));
 		break;
 	case SRC_MALLOC:
-		/* Not page aligned: glibc serves this from its own mmap. */
-		self->mem = malloc(BUF_SIZE);
-		ASSERT_NE(NULL, self->mem);
+		/*
+		 * glibc serves this from its own mmap, 16 bytes into a page: the
+		 * whole pages inside it are pinned (a writable range must be
+		 * page aligned at both ends).
+		 */
+		self->heap = malloc(BUF_SIZE + UB_PAGE);
+		ASSERT_NE(NULL, self->heap);
+		self->mem = (uint8_t *)(((uintptr_t)self->heap + UB_PAGE - 1) &
+					~(UB_PAGE - 1));
 		break;
 	}
 	/* Fault everything in, in this fresh process: Movable comes first. */
@@ -435,7 +444,7 @@ FIXTURE_TEARDOWN(offline)
 	if (self->map != MAP_FAILED)
 		munmap(self->map, self->map_len);
 	else if (variant->src == SRC_MALLOC)
-		free(self->mem);
+		free(self->heap);
 	if (self->memfd >= 0)
 		close(self->memfd);
 	if (self->dev >= 0)

@@ -2,15 +2,13 @@
 /*
  * Helpers shared by the fuzzer (fuzz.c) and the race tests (race*.c):
  * a seeded PRNG, clocks, environment knobs, the module's counters as one
- * snapshot, vgem (dumb buffers, PRIME) and CAP_IPC_LOCK. Include after
- * udmabuf_test.h; link with libdrm (tests/Makefile).
+ * snapshot and vgem (dumb buffers, PRIME). Include after udmabuf_test.h;
+ * link with libdrm (tests/Makefile).
  */
 #ifndef UDMABUF_RACE_UTIL_H
 #define UDMABUF_RACE_UTIL_H
 
 #include <time.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <xf86drm.h>
 #include <drm_mode.h>
 
@@ -93,8 +91,9 @@ static inline double env_seconds(const char *name, double def)
 /* ---- the module's counters ------------------------------------------ */
 
 static const char * const ub_counter_names[] = {
-	"buffers", "pages", "pinned_pages", "charged_pages", "copied_pages",
-	"moved_pages", "meta_bytes", "attachments", "vmaps",
+	"buffers", "pages", "pinned_pages", "charged_pages", "user_pages",
+	"users", "copied_pages", "moved_pages", "meta_bytes", "attachments",
+	"mappings", "vmaps",
 };
 #define UB_NR_COUNTERS	(sizeof(ub_counter_names) / sizeof(ub_counter_names[0]))
 
@@ -137,22 +136,6 @@ static inline int ub_counters_settle(const struct ub_counters *want,
 			return bad;
 		usleep(20000);
 	}
-}
-
-/* ---- capabilities ----------------------------------------------------- */
-
-/* Drop CAP_IPC_LOCK from the effective set, so RLIMIT_MEMLOCK applies. */
-static inline int ub_drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	d[0].effective &= ~(1u << CAP_IPC_LOCK);
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
 /* ---- vgem ------------------------------------------------------------- */

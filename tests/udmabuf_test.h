@@ -17,7 +17,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/dma-buf.h>
 
 #include "udmabuf-ext.h"
@@ -180,6 +182,46 @@ static inline int ub_count_maps(void)
 			n += buf[i] == '\n';
 	close(fd);
 	return n;
+}
+
+/* The number of the line "@key: ..." of /proc/self/status, in @base; or -1. */
+static inline long long ub_status_num(const char *key, int base)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long long n = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			n = strtoll(line + klen + 1, NULL, base);
+			break;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* VmPin of this process in kB (pinned memory, buffers' charges included). */
+static inline long ub_vm_pin_kb(void)
+{
+	return ub_status_num("VmPin", 10);
+}
+
+/* Drop CAP_IPC_LOCK from the effective set, so that the limits apply. */
+static inline int ub_drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	d[0].effective &= ~(1u << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
 /* Fill @len bytes with a pattern that depends on @seed and the offset. */

@@ -10,39 +10,9 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
-
-static long vm_pin_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	d[0].effective &= ~(1u << CAP_IPC_LOCK);
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
 
 static void *map_anon(size_t len, int prot, int flags)
 {
@@ -404,14 +374,168 @@ TEST_F(userptr, move_read_only_is_einval)
 	munmap(p, UB_PAGE);
 }
 
-TEST_F(userptr, move_unaligned_is_einval)
+/*
+ * A range that devices may write (PIN or MOVE without READ_ONLY) must be
+ * page aligned at both ends: its pages are shared whole, and a device must
+ * never write bytes the caller did not offer (malloc's chunk header sits
+ * right before the pointer). One errno per broken end and mode.
+ */
+static int create_writable(int dev, uint32_t mode, size_t head, size_t tail)
 {
-	uint8_t *p = map_anon(2 * UB_PAGE, PROT_READ | PROT_WRITE, 0);
+	uint8_t *p = map_anon(3 * UB_PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
+	int ret;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	ret = ub_ext_create_user(dev, p + head, 2 * UB_PAGE - head - tail, mode, 0);
+	if (ret >= 0)
+		close(ret);
+	munmap(p, 3 * UB_PAGE);
+	return ret >= 0 ? 0 : ret;
+}
+
+TEST_F(userptr, pin_unaligned_start_is_einval)
+{
+	EXPECT_EQ(-EINVAL, create_writable(self->dev, UDMABUF_EXT_MODE_PIN, 16, 0));
+}
+
+TEST_F(userptr, pin_unaligned_end_is_einval)
+{
+	EXPECT_EQ(-EINVAL, create_writable(self->dev, UDMABUF_EXT_MODE_PIN, 0, 16));
+}
+
+TEST_F(userptr, move_unaligned_start_is_einval)
+{
+	EXPECT_EQ(-EINVAL, create_writable(self->dev, UDMABUF_EXT_MODE_MOVE, 16, 0));
+}
+
+TEST_F(userptr, move_unaligned_end_is_einval)
+{
+	EXPECT_EQ(-EINVAL, create_writable(self->dev, UDMABUF_EXT_MODE_MOVE, 0, 16));
+}
+
+/* Control: the same ranges page aligned, or read-only, work. */
+TEST_F(userptr, aligned_or_read_only_ranges_work)
+{
+	uint8_t *p = map_anon(3 * UB_PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
+	int fd;
 
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(-EINVAL, ub_ext_create_user(self->dev, p + 16, UB_PAGE,
-					      UDMABUF_EXT_MODE_MOVE, 0));
+	EXPECT_EQ(0, create_writable(self->dev, UDMABUF_EXT_MODE_PIN, 0, 0));
+	EXPECT_EQ(0, create_writable(self->dev, UDMABUF_EXT_MODE_MOVE, 0, 0));
+	fd = ub_ext_create_user(self->dev, p + 16, UB_PAGE, UDMABUF_EXT_MODE_PIN,
+				UDMABUF_EXT_FLAGS_READ_ONLY);
+	EXPECT_LE(0, fd);
+	close(fd);
+	munmap(p, 3 * UB_PAGE);
+}
+
+/* The alignment rule is an argument check: it comes before access_ok(). */
+TEST_F(userptr, writable_unaligned_kernel_address_is_einval)
+{
+	EXPECT_EQ(-EINVAL, ub_ext_create_user(self->dev,
+					      (void *)0xffff888000000010ull,
+					      UB_PAGE, UDMABUF_EXT_MODE_PIN, 0));
+}
+
+/* A read-only buffer may end anywhere: the last page is taken whole. */
+TEST_F(userptr, read_only_unaligned_end_works)
+{
+	uint8_t *p = map_anon(2 * UB_PAGE, PROT_READ | PROT_WRITE, 0), *m;
+	struct udmabuf_ext_create out = { 0 };
+	struct udmabuf_ext_item it = {
+		.kind = UDMABUF_EXT_ITEM_USER, .start = 0, .size = UB_PAGE + 100,
+	};
+	int fd;
+
+	ASSERT_NE(MAP_FAILED, p);
+	it.start = (uintptr_t)p;
+	ub_fill(p, 2 * UB_PAGE, 13);
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN,
+			   UDMABUF_EXT_FLAGS_READ_ONLY, &out);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, out.data_offset);
+	EXPECT_EQ(2 * UB_PAGE, out.size);
+	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, ub_check(m, 2 * UB_PAGE, 13));
+	munmap(m, out.size);
+	close(fd);
 	munmap(p, 2 * UB_PAGE);
+}
+
+/* COPY takes any range: a snapshot at data_offset in pages of its own. */
+TEST_F(userptr, copy_unaligned_reports_data_offset)
+{
+	size_t len = 5 * UB_PAGE + 300;
+	uint8_t *a = malloc(len + 2 * UB_PAGE), *p, *m;
+	struct udmabuf_ext_create out = { 0 };
+	struct udmabuf_ext_info info;
+	struct udmabuf_ext_item it = { .kind = UDMABUF_EXT_ITEM_USER };
+	int fd;
+
+	ASSERT_NE(NULL, a);
+	p = (uint8_t *)(((uintptr_t)a + UB_PAGE) & ~(UB_PAGE - 1)) + 1000;
+	it.start = (uintptr_t)p;
+	it.size = len;
+	ub_fill(p, len, 14);
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_COPY, 0, &out);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1000, out.data_offset);
+	EXPECT_EQ(6 * UB_PAGE, out.size);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
+	EXPECT_EQ(1000, info.data_offset);
+	/* The extended ABI charges every page to RLIMIT_MEMLOCK. */
+	EXPECT_EQ(6, info.nr_charged);
+	ub_fill(p, len, 15);	/* a snapshot: the buffer keeps seed 14 */
+	m = mmap(NULL, out.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, ub_check(m + out.data_offset, len, 14));
+	munmap(m, out.size);
+	close(fd);
+	free(a);
+}
+
+/*
+ * AUTO shares what it may: a writable range that is not page aligned is
+ * copied whatever its size; the same range read-only, or page aligned, is
+ * pinned once it is larger than auto_copy_max_kb.
+ */
+TEST_F(userptr, auto_copies_writable_unaligned)
+{
+	size_t len = (ub_param("auto_copy_max_kb") << 10) + 4 * UB_PAGE;
+	uint8_t *p = map_anon(len + 2 * UB_PAGE, PROT_READ | PROT_WRITE, 0);
+	struct udmabuf_ext_create out = { 0 };
+	struct udmabuf_ext_info info;
+	struct udmabuf_ext_item it = {
+		.kind = UDMABUF_EXT_ITEM_USER, .size = len,
+	};
+	int fd;
+
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 1, len + 2 * UB_PAGE);
+	it.start = (uintptr_t)p + 16;
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_AUTO, 0, &out);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
+	EXPECT_EQ(16, info.data_offset);
+	close(fd);
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_AUTO,
+			   UDMABUF_EXT_FLAGS_READ_ONLY, &out);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(UDMABUF_EXT_MODE_PIN, info.mode);
+	EXPECT_EQ(16, info.data_offset);
+	close(fd);
+	it.start = (uintptr_t)p;
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_AUTO, 0, &out);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
+	EXPECT_EQ(UDMABUF_EXT_MODE_PIN, info.mode);
+	close(fd);
+	munmap(p, len + 2 * UB_PAGE);
 }
 
 TEST_F(userptr, move_shared_memory_is_eopnotsupp)
@@ -480,7 +604,10 @@ TEST_F(userptr, info_nonzero_flags_is_einval)
 	EXPECT_EQ(EINVAL, errno);
 }
 
-/* The malloc() case: any pointer, any length. */
+/*
+ * The malloc() case, read-only: any pointer, any length. (Devices may not
+ * write such a range: see the writable_unaligned tests.)
+ */
 TEST_F(userptr, unaligned_malloc_reports_data_offset)
 {
 	size_t len = 3 * UB_PAGE + 100;
@@ -496,8 +623,10 @@ TEST_F(userptr, unaligned_malloc_reports_data_offset)
 	int fd;
 
 	ub_fill(p, len & ~3ul, 11);
-	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN, 0, &out);
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN,
+			   UDMABUF_EXT_FLAGS_READ_ONLY, &out);
 	ASSERT_LE(0, fd);
+	EXPECT_NE(0, out.data_offset);
 	EXPECT_EQ((uintptr_t)p & (UB_PAGE - 1), out.data_offset);
 	EXPECT_EQ(end - first, out.size);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
@@ -511,6 +640,9 @@ TEST_F(userptr, unaligned_malloc_reports_data_offset)
 	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	EXPECT_EQ(-1, ub_check(m + out.data_offset, len & ~3ul, 11));
+	/* The same pages: what the process writes next shows too. */
+	ub_fill(p, len & ~3ul, 12);
+	EXPECT_EQ(-1, ub_check(m + out.data_offset, len & ~3ul, 12));
 	munmap(m, out.size);
 	close(fd);
 	free(p - 40);
@@ -527,12 +659,19 @@ FIXTURE(source) {
 FIXTURE_VARIANT(source) {
 	const char *name;
 	size_t len;
-	int kind;	/* 0 anon, 1 shared anon, 2 memfd map, 3 thp, 4 hugetlb, 5 heap */
+	/*
+	 * 0 anon, 1 shared anon, 2 memfd map, 3 thp, 4 hugetlb, 5 heap (page
+	 * aligned, whole pages), 6 heap at malloc's own alignment
+	 */
+	int kind;
 	uint32_t want;
 };
 
 FIXTURE_VARIANT_ADD(source, heap) {
-	.len = 5 * UB_PAGE + 123, .kind = 5, .want = UDMABUF_EXT_SOURCE_ANON,
+	.len = 6 * UB_PAGE, .kind = 5, .want = UDMABUF_EXT_SOURCE_ANON,
+};
+FIXTURE_VARIANT_ADD(source, heap_unaligned) {
+	.len = 5 * UB_PAGE + 123, .kind = 6, .want = UDMABUF_EXT_SOURCE_ANON,
 };
 FIXTURE_VARIANT_ADD(source, anon) {
 	.len = 64 * UB_PAGE, .kind = 0, .want = UDMABUF_EXT_SOURCE_ANON,
@@ -588,8 +727,13 @@ FIXTURE_SETUP(source)
 			SKIP(return, "no huge pages: %s", strerror(errno));
 		break;
 	case 5:
+		self->p = aligned_alloc(UB_PAGE, self->len);
+		ASSERT_NE(NULL, self->p);
+		break;
+	case 6:
 		self->p = malloc(self->len);
 		ASSERT_NE(NULL, self->p);
+		ASSERT_NE(0, (uintptr_t)self->p & (UB_PAGE - 1));
 		break;
 	}
 	ASSERT_NE(MAP_FAILED, self->p);
@@ -598,7 +742,7 @@ FIXTURE_SETUP(source)
 
 FIXTURE_TEARDOWN(source)
 {
-	if (variant->kind == 5)
+	if (variant->kind >= 5)
 		free(self->p);
 	else if (self->p != MAP_FAILED)
 		munmap(self->p, self->len);
@@ -616,26 +760,37 @@ TEST_F(source, pin_round_trip)
 		.size = self->len,
 	};
 	size_t words = self->len & ~3ul;
+	bool unaligned = variant->kind == 6;
 	uint8_t *m;
 	int fd;
 
 	UB_RETURN_IF_SKIPPED();
 
-	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN, 0, &out);
+	/* Devices may only read a range that is not page aligned. */
+	if (unaligned)
+		ASSERT_EQ(-EINVAL, ub_ext_create(self->dev, &it, 1,
+						 UDMABUF_EXT_MODE_PIN, 0, &out));
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN,
+			   unaligned ? UDMABUF_EXT_FLAGS_READ_ONLY : 0, &out);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	if (variant->kind == 3 && !(info.source & UDMABUF_EXT_SOURCE_THP))
 		SKIP(goto out, "no THP was allocated");
 	EXPECT_EQ(variant->want, info.source & variant->want);
+	EXPECT_EQ((uintptr_t)self->p & (UB_PAGE - 1), out.data_offset);
 	if (variant->kind >= 3 && variant->kind <= 4)
 		EXPECT_GE(self->len / UB_HPAGE, info.nr_segments);
 
-	m = mmap(NULL, out.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	m = mmap(NULL, out.size, PROT_READ | (unaligned ? 0 : PROT_WRITE),
+		 MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	/* The process wrote: the buffer sees it. */
 	EXPECT_EQ(-1, ub_check(m + out.data_offset, words, 21));
 	/* The buffer is written: the process sees it in its own memory. */
-	ub_fill(m + out.data_offset, words, 22);
+	if (unaligned)
+		ub_fill(self->p, words, 22);
+	else
+		ub_fill(m + out.data_offset, words, 22);
 	EXPECT_EQ(-1, ub_check(self->p, words, 22));
 	/* And the other way again, after the buffer was written. */
 	ub_fill(self->p, words, 23);
@@ -664,7 +819,8 @@ TEST_F(source, copy_is_a_snapshot)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_MODE_COPY, info.mode);
-	EXPECT_EQ(0, info.nr_charged);
+	/* Copies are memory the buffer holds too: charged like pins. */
+	EXPECT_EQ(info.nr_pages, info.nr_charged);
 	EXPECT_EQ(copied + (long)info.nr_pages, ub_stat("copied_pages"));
 	ub_fill(self->p, words, 24);
 	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
@@ -681,7 +837,7 @@ TEST_F(userptr, move_takes_the_pages)
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0), *m;
 	struct udmabuf_ext_info info;
 	long moved = ub_stat("moved_pages");
-	long pin_kb = vm_pin_kb();
+	long pin_kb = ub_vm_pin_kb();
 	size_t i;
 	int fd;
 
@@ -691,8 +847,9 @@ TEST_F(userptr, move_takes_the_pages)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
 	EXPECT_EQ(UDMABUF_EXT_MODE_MOVE, info.mode);
-	EXPECT_EQ(0, info.nr_charged);
-	EXPECT_EQ(pin_kb, vm_pin_kb());
+	/* Charged like PIN: the pages are pinned for the buffer's life. */
+	EXPECT_EQ(16, info.nr_charged);
+	EXPECT_EQ(pin_kb + 64, ub_vm_pin_kb());
 	EXPECT_EQ(moved + 16, ub_stat("moved_pages"));
 	for (i = 0; i < len; i++)
 		if (p[i])
@@ -707,6 +864,7 @@ TEST_F(userptr, move_takes_the_pages)
 	munmap(m, len);
 	close(fd);
 	EXPECT_EQ(moved, ub_stat("moved_pages"));
+	EXPECT_EQ(pin_kb, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
@@ -761,40 +919,44 @@ static int restore_map_count(int k, const char *old)
 }
 
 /*
- * Replacing the middle of a mapping splits it, which vm.max_map_count can
- * refuse: the MOVE then cannot vacate the range. The create succeeds all
- * the same (had the old mapping been gone, only the buffer would have the
- * data), says so, and is charged like PIN: the range still maps the page.
+ * MOVE gives the pages up as MADV_DONTNEED does: nothing is mapped over the
+ * range and no mapping is split, so even with vm.max_map_count at the
+ * number of mappings the process has, the middle page of a mapping is
+ * vacated (it used to be replaced by a new mapping, which the limit
+ * refused). It reads zeros afterwards, and the buffer is charged.
  */
-TEST_F(userptr, move_that_cannot_vacate_says_so_and_is_charged)
+TEST_F(userptr, move_splits_no_mapping)
 {
 	size_t len = 3 * UB_PAGE;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, MAP_POPULATE), *m;
 	long charged = ub_stat("charged_pages");
 	struct udmabuf_ext_info info;
 	char old[32];
-	int fd, k;
+	int fd, k, maps;
 
 	ASSERT_NE(MAP_FAILED, p);
 	ub_fill(p + UB_PAGE, UB_PAGE, 41);
 	k = tighten_map_count(old, sizeof(old));
 	if (k < 0)
 		SKIP(return, "cannot set %s", MAX_MAP_COUNT);
+	maps = ub_count_maps();
 	fd = ub_ext_create_user(self->dev, p + UB_PAGE, UB_PAGE,
 				UDMABUF_EXT_MODE_MOVE, 0);
 	ASSERT_EQ(0, restore_map_count(k, old));
 	ASSERT_LE(0, fd);
+	EXPECT_EQ(maps, ub_count_maps());
 	ASSERT_EQ(0, ub_info(self->dev, fd, &info));
-	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
-		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
+	EXPECT_EQ(0, info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
 	EXPECT_EQ(1, info.nr_charged);
 	EXPECT_EQ(charged + 1, ub_stat("charged_pages"));
 	m = mmap(NULL, UB_PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	EXPECT_EQ(-1, ub_check(m, UB_PAGE, 41));
-	/* Not vacated: the range still shows the buffer's page. */
+	/* Vacated: the range reads zeros and is the buffer's no more. */
+	EXPECT_EQ(0, p[UB_PAGE]);
+	EXPECT_EQ(0, p[2 * UB_PAGE - 1]);
 	p[UB_PAGE] ^= 0xff;
-	EXPECT_EQ(0, ub_check(m, UB_PAGE, 41));
+	EXPECT_EQ(-1, ub_check(m, UB_PAGE, 41));
 	munmap(m, UB_PAGE);
 	close(fd);
 	EXPECT_EQ(charged, ub_stat("charged_pages"));
@@ -868,8 +1030,13 @@ TEST_F(userptr, mixed_list_keeps_item_order)
 		UB_PAGE, 2 * UB_PAGE };
 	it[2] = (struct udmabuf_ext_item){ UDMABUF_EXT_ITEM_USER, 0,
 		(uintptr_t)b, UB_PAGE + 10 };
-	fd = ub_ext_create(self->dev, it, 3, UDMABUF_EXT_MODE_PIN, 0, &out);
+	/* Unaligned outer ends: devices may only read it. */
+	EXPECT_EQ(-EINVAL, ub_ext_create(self->dev, it, 3, UDMABUF_EXT_MODE_PIN,
+					 0, NULL));
+	fd = ub_ext_create(self->dev, it, 3, UDMABUF_EXT_MODE_PIN,
+			   UDMABUF_EXT_FLAGS_READ_ONLY, &out);
 	ASSERT_LE(0, fd);
+	EXPECT_EQ((uintptr_t)a & (UB_PAGE - 1), out.data_offset);
 	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	EXPECT_EQ(0xa1, m[out.data_offset]);
@@ -1037,16 +1204,16 @@ TEST_F(userptr, memlock_charge_comes_and_goes)
 {
 	size_t len = 32 * UB_PAGE;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	long before = vm_pin_kb();
+	long before = ub_vm_pin_kb();
 	int fd;
 
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	fd = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_PIN, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(before + (long)(len / 1024), vm_pin_kb());
+	EXPECT_EQ(before + (long)(len / 1024), ub_vm_pin_kb());
 	close(fd);
-	EXPECT_EQ(before, vm_pin_kb());
+	EXPECT_EQ(before, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
@@ -1055,32 +1222,36 @@ TEST_F(userptr, memlock_exceeded_is_enomem)
 	struct rlimit rl = { 64 * 1024, 64 * 1024 };
 	size_t len = 1 << 20;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	long before = vm_pin_kb();
+	long before = ub_vm_pin_kb();
 
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
-	ASSERT_EQ(0, drop_cap_ipc_lock());
+	ASSERT_EQ(0, ub_drop_cap_ipc_lock());
 	EXPECT_EQ(-ENOMEM, ub_ext_create_user(self->dev, p, len,
 					      UDMABUF_EXT_MODE_PIN, 0));
-	EXPECT_EQ(before, vm_pin_kb());
+	EXPECT_EQ(before, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
-TEST_F(userptr, memlock_does_not_apply_to_copy)
+/*
+ * A copy is memory that cannot be swapped out either: the extended ABI
+ * charges it to RLIMIT_MEMLOCK like a pin.
+ */
+TEST_F(userptr, memlock_applies_to_copy)
 {
 	struct rlimit rl = { 64 * 1024, 64 * 1024 };
 	size_t len = 1 << 20;
 	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	int fd;
+	long before = ub_vm_pin_kb();
 
 	ASSERT_NE(MAP_FAILED, p);
 	memset(p, 1, len);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
-	ASSERT_EQ(0, drop_cap_ipc_lock());
-	fd = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_COPY, 0);
-	EXPECT_LE(0, fd);
-	close(fd);
+	ASSERT_EQ(0, ub_drop_cap_ipc_lock());
+	EXPECT_EQ(-ENOMEM, ub_ext_create_user(self->dev, p, len,
+					      UDMABUF_EXT_MODE_COPY, 0));
+	EXPECT_EQ(before, ub_vm_pin_kb());
 	munmap(p, len);
 }
 
@@ -1100,21 +1271,194 @@ TEST_F(userptr, cap_ipc_lock_bypasses_memlock)
 	munmap(p, len);
 }
 
-TEST_F(userptr, module_cap_is_enospc)
-{
-	long old = ub_param("total_limit_mb");
-	size_t len = 2 << 20;
-	uint8_t *p = map_anon(len, PROT_READ | PROT_WRITE, 0);
-	int ret;
+/* ---- READ_ONLY of memory the process has not written yet --------------- */
 
-	ASSERT_LE(0, old);
-	ASSERT_NE(MAP_FAILED, p);
-	memset(p, 1, len);
-	ASSERT_EQ(0, ub_set_param("total_limit_mb", 1));
-	ret = ub_ext_create_user(self->dev, p, len, UDMABUF_EXT_MODE_PIN, 0);
-	ASSERT_EQ(0, ub_set_param("total_limit_mb", old));
-	EXPECT_EQ(-ENOSPC, ret);
-	munmap(p, len);
+/* The PFN that /proc/self/pagemap shows at @addr (root only), or 0. */
+static uint64_t pfn_at(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), ((uintptr_t)addr / UB_PAGE) * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return (e >> 63) ? e & ((1ull << 55) - 1) : 0;
+}
+
+/* The shared zero page's PFN: what a read fault of private memory maps. */
+static uint64_t zero_pfn(void)
+{
+	volatile uint8_t *p = map_anon(UB_PAGE, PROT_READ, 0);
+	uint64_t pfn;
+
+	if ((void *)p == MAP_FAILED)
+		return 0;
+	(void)p[0];
+	pfn = pfn_at((void *)p);
+	munmap((void *)p, UB_PAGE);
+	return pfn;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A READ_ONLY buffer of private memory that the process writes only after
+ * the create: memory never written (a fresh anonymous mapping, a THP-sized
+ * one, a fresh large malloc()) and a MAP_PRIVATE file mapping that was only
+ * read. Before 6.2, a read-only pin of such memory held the shared zero
+ * page or the file's page cache, and the process's writes went to new pages
+ * behind the buffer's back. The buffer must show what the process writes,
+ * twice over, so it holds the pages the process maps from then on; and
+ * those (their PFNs from /proc/self/pagemap) are never the shared zero page
+ * (whose PFN a read fault of private memory shows), never the file's page
+ * cache, and never twice the same page. (pagemap cannot show the PFNs of
+ * the dma-buf's own mmap: it skips VM_PFNMAP mappings as holes.)
+ */
+FIXTURE(ro_unwritten) {
+	int dev;
+	int memfd;
+	uint8_t *map;		/* what to unmap, or NULL */
+	size_t map_len;
+	void *heap;		/* what to free, or NULL */
+	uint8_t *data;		/* the range */
+	size_t len;
+};
+
+FIXTURE_VARIANT(ro_unwritten) {
+	int kind;	/* 0 anon, 1 thp-sized anon, 2 malloc, 3 private file */
+};
+
+FIXTURE_VARIANT_ADD(ro_unwritten, anon) { .kind = 0 };
+FIXTURE_VARIANT_ADD(ro_unwritten, thp) { .kind = 1 };
+FIXTURE_VARIANT_ADD(ro_unwritten, malloc) { .kind = 2 };
+FIXTURE_VARIANT_ADD(ro_unwritten, private_file) { .kind = 3 };
+
+FIXTURE_SETUP(ro_unwritten)
+{
+	self->memfd = -1;
+	self->map = NULL;
+	self->heap = NULL;
+	self->dev = open(UB_DEV, O_RDWR);
+	ASSERT_LE(0, self->dev);
+	switch (variant->kind) {
+	case 0:
+		self->len = 8 * UB_PAGE;
+		self->map = map_anon(self->len, PROT_READ | PROT_WRITE, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		self->map_len = self->len;
+		self->data = self->map;
+		break;
+	case 1:
+		self->len = UB_HPAGE;
+		self->map = map_aligned(self->len);
+		ASSERT_NE(MAP_FAILED, self->map);
+		self->map_len = self->len;
+		self->data = self->map;
+		madvise(self->map, self->len, MADV_HUGEPAGE);
+		break;
+	case 2:
+		/* The case: a 640x480 RGB frame, above the mmap threshold. */
+		self->len = 307200;
+		self->heap = malloc(self->len);
+		ASSERT_NE(NULL, self->heap);
+		self->data = self->heap;
+		break;
+	case 3:
+		self->len = 8 * UB_PAGE;
+		self->memfd = ub_memfd(self->len, 0, false);
+		ASSERT_LE(0, self->memfd);
+		self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, self->memfd, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		ub_fill(self->map, self->len, 90);	/* the file's bytes */
+		munmap(self->map, self->len);
+		self->map = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE, self->memfd, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		self->map_len = self->len;
+		self->data = self->map;
+		/* Read, not written: the page cache is mapped. */
+		ASSERT_EQ(-1, ub_check(self->data, self->len, 90));
+		break;
+	}
+}
+
+FIXTURE_TEARDOWN(ro_unwritten)
+{
+	if (self->map && self->map != MAP_FAILED)
+		munmap(self->map, self->map_len);
+	free(self->heap);
+	if (self->memfd >= 0)
+		close(self->memfd);
+	close(self->dev);
+}
+
+TEST_F(ro_unwritten, buffer_shows_later_writes)
+{
+	struct udmabuf_ext_create out = { 0 };
+	struct udmabuf_ext_item it = {
+		.kind = UDMABUF_EXT_ITEM_USER, .start = (uintptr_t)self->data,
+		.size = self->len,
+	};
+	uint8_t *first = (uint8_t *)((uintptr_t)self->data & ~(UB_PAGE - 1));
+	uint64_t zero = zero_pfn(), *pfns, *cache = NULL;
+	size_t words = self->len & ~3ul, n, i;
+	uint8_t *m, *view;
+	int fd;
+
+	ASSERT_NE(0, zero) TH_LOG("no PFN from /proc/self/pagemap (root?)");
+	fd = ub_ext_create(self->dev, &it, 1, UDMABUF_EXT_MODE_PIN,
+			   UDMABUF_EXT_FLAGS_READ_ONLY, &out);
+	ASSERT_LE(0, fd) TH_LOG("READ_ONLY create: %s", strerror(-fd));
+	EXPECT_EQ((uintptr_t)self->data & (UB_PAGE - 1), out.data_offset);
+	n = out.size / UB_PAGE;
+
+	/* The process writes after the create; the buffer shows it. */
+	ub_fill(self->data, words, 91);
+	m = mmap(NULL, out.size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_EQ(-1, ub_check(m + out.data_offset, words, 91));
+
+	/* Again: the same pages, not a copy made at the first write. */
+	ub_fill(self->data, words, 92);
+	EXPECT_EQ(-1, ub_check(m + out.data_offset, words, 92));
+
+	/* Those pages: all different, none the zero page. */
+	pfns = calloc(n, sizeof(*pfns));
+	ASSERT_NE(NULL, pfns);
+	for (i = 0; i < n; i++) {
+		pfns[i] = pfn_at(first + i * UB_PAGE);
+		ASSERT_NE(0, pfns[i]) TH_LOG("page %zu not present", i);
+		EXPECT_NE(zero, pfns[i]) TH_LOG("page %zu is the zero page", i);
+	}
+	if (variant->kind == 3) {
+		/* Not the file's page cache, which keeps the file's bytes. */
+		view = mmap(NULL, self->len, PROT_READ, MAP_SHARED, self->memfd, 0);
+		ASSERT_NE(MAP_FAILED, view);
+		EXPECT_EQ(-1, ub_check(view, words, 90));
+		cache = calloc(n, sizeof(*cache));
+		ASSERT_NE(NULL, cache);
+		for (i = 0; i < n; i++)
+			cache[i] = pfn_at(view + i * UB_PAGE);
+		munmap(view, self->len);
+	}
+	qsort(pfns, n, sizeof(*pfns), cmp_u64);
+	for (i = 1; i < n; i++)
+		EXPECT_NE(pfns[i - 1], pfns[i]);
+	for (i = 0; cache && i < n; i++)
+		EXPECT_EQ(NULL, bsearch(&cache[i], pfns, n, sizeof(*pfns), cmp_u64));
+	free(cache);
+	free(pfns);
+	munmap(m, out.size);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -5,7 +5,7 @@
  * vivid's default allocator is vb2-vmalloc: a DMABUF plane is used through
  * the exporter's vmap (taken at VIDIOC_QBUF), never through an attachment
  * and a scatterlist. These tests capture frames into /dev/udmabuf memfd
- * buffers and into udmabuf-ext buffers of malloc'd, THP and hugetlb memory
+ * buffers and into udmabuf-ext buffers of heap, THP and hugetlb memory
  * and compare them byte for byte with frames captured into vivid's own MMAP
  * buffers; they play udmabuf-ext buffers on vivid's video output and read
  * them back through vivid's HDMI loopback; and they check that the module's
@@ -608,14 +608,15 @@ TEST_F(capture, release_after_streamoff_and_reqbufs0)
 	ASSERT_NE(MAP_FAILED, mem);
 	memset(mem, CANARY, 3 * slot);
 	for (i = 0; i < 3; i++) {
-		fds[i] = ub_ext_create_user(self->ext, mem + i * slot + 64,
-					    self->size, UDMABUF_EXT_MODE_PIN, 0);
+		fds[i] = ub_ext_create_user(self->ext, mem + i * slot,
+					    ALIGN_UP(self->size, UB_PAGE),
+					    UDMABUF_EXT_MODE_PIN, 0);
 		ASSERT_LE(0, fds[i]);
 	}
 	ASSERT_EQ(0, ubm_reqbufs(self->fd, type, V4L2_MEMORY_DMABUF, 3));
 	ASSERT_EQ(0, capture_round(self->fd, 3, fds, self->size, true));
 	for (i = 0; i < 3; i++) {
-		EXPECT_EQ(0, check_frame(mem + i * slot + 64, self->ref,
+		EXPECT_EQ(0, check_frame(mem + i * slot, self->ref,
 					 self->size));
 	}
 	for (i = 0; i < 3; i++) {
@@ -692,7 +693,12 @@ TEST_F(capture, release_on_close_while_streaming)
 
 /* ---- Capture into user memory through UDMABUF_EXT_CREATE ---------------- */
 
-enum mem_kind { MEM_MALLOC, MEM_THP, MEM_HUGETLB };
+/*
+ * Frames a device writes: page aligned and whole pages (a writable range
+ * must be, EINVAL otherwise), from the heap (aligned_alloc(), as
+ * udmabuf_ext_alloc() does), from a THP or from a hugetlb page.
+ */
+enum mem_kind { MEM_HEAP, MEM_THP, MEM_HUGETLB };
 
 FIXTURE(capture_into) {
 	int fd;
@@ -703,20 +709,15 @@ FIXTURE(capture_into) {
 	size_t alloc_len;
 	uint8_t *region;	/* page-aligned start of the slots */
 	size_t slot;
-	size_t off;		/* page offset of every frame */
 };
 
 FIXTURE_VARIANT(capture_into) {
 	enum mem_kind kind;
-	size_t off;		/* 0: malloc's own misalignment */
 };
 
-FIXTURE_VARIANT_ADD(capture_into, malloc) { .kind = MEM_MALLOC, .off = 0 };
-FIXTURE_VARIANT_ADD(capture_into, malloc_off4032) {
-	.kind = MEM_MALLOC, .off = 4032,
-};
-FIXTURE_VARIANT_ADD(capture_into, thp) { .kind = MEM_THP, .off = 16 };
-FIXTURE_VARIANT_ADD(capture_into, hugetlb) { .kind = MEM_HUGETLB, .off = 16 };
+FIXTURE_VARIANT_ADD(capture_into, heap) { .kind = MEM_HEAP };
+FIXTURE_VARIANT_ADD(capture_into, thp) { .kind = MEM_THP };
+FIXTURE_VARIANT_ADD(capture_into, hugetlb) { .kind = MEM_HUGETLB };
 
 #define NR_USER_BUFS	2
 
@@ -737,36 +738,15 @@ FIXTURE_SETUP(capture_into)
 	ASSERT_EQ(0, ret) TH_LOG("webcam set-up: %s", strerror(-ret));
 
 	/* Slots of whole pages with a spare page between frames. */
-	self->off = variant->off;
-	self->slot = ALIGN_UP(variant->off + self->size, UB_PAGE) + UB_PAGE;
+	self->slot = ALIGN_UP(self->size, UB_PAGE) + UB_PAGE;
 
 	switch (variant->kind) {
-	case MEM_MALLOC: {
-		uint8_t *p;
-
-		/* Room for slots at any page offset. */
-		self->alloc_len = NR_USER_BUFS *
-				  (ALIGN_UP(UB_PAGE + self->size, UB_PAGE) +
-				   UB_PAGE) + 2 * UB_PAGE;
-		p = malloc(self->alloc_len);
-		ASSERT_NE(NULL, p);
-		self->alloc = p;
-		/*
-		 * Frames keep malloc's own misalignment, one page in, so that
-		 * the canary before them is ours and not malloc's header.
-		 */
-		if (!variant->off) {
-			self->off = (uintptr_t)p & (UB_PAGE - 1);
-			ASSERT_NE(0, self->off)
-				TH_LOG("malloc returned a page-aligned pointer");
-			self->slot = ALIGN_UP(self->off + self->size, UB_PAGE) +
-				     UB_PAGE;
-		}
-		self->region = (uint8_t *)ALIGN_UP((uintptr_t)p, UB_PAGE);
-		ASSERT_GE(p + self->alloc_len,
-			  self->region + NR_USER_BUFS * self->slot);
+	case MEM_HEAP:
+		self->alloc_len = NR_USER_BUFS * self->slot;
+		self->alloc = aligned_alloc(UB_PAGE, self->alloc_len);
+		ASSERT_NE(NULL, self->alloc);
+		self->region = self->alloc;
 		break;
-	}
 	case MEM_THP: {
 		uint8_t *p;
 
@@ -793,7 +773,7 @@ FIXTURE_SETUP(capture_into)
 		break;
 	}
 	}
-	if (variant->kind != MEM_MALLOC) {
+	if (variant->kind != MEM_HEAP) {
 		ASSERT_GE(UB_HPAGE, NR_USER_BUFS * self->slot);
 	}
 	/* Faults every page in (a huge page for THP and hugetlb). */
@@ -811,7 +791,7 @@ FIXTURE_TEARDOWN(capture_into)
 		close(self->ext);
 	free(self->ref);
 	if (self->alloc) {
-		if (variant->kind == MEM_MALLOC)
+		if (variant->kind == MEM_HEAP)
 			free(self->alloc);
 		else
 			munmap(self->alloc, self->alloc_len);
@@ -819,10 +799,10 @@ FIXTURE_TEARDOWN(capture_into)
 }
 
 /*
- * PIN-mode buffers whose first byte is the frame pointer: vivid's frame
- * must land exactly at the pointer, the bytes around it in the same pages
- * untouched; data_offset is the pointer's page offset; huge pages give a
- * single segment.
+ * PIN-mode buffers of whole pages whose first byte is the frame pointer:
+ * vivid's frame must land exactly at the pointer, the rest of its last
+ * page and the spare page after it untouched; data_offset is 0; huge pages
+ * give a single segment.
  */
 TEST_F(capture_into, frame_lands_at_pointer)
 {
@@ -837,27 +817,25 @@ TEST_F(capture_into, frame_lands_at_pointer)
 	for (i = 0; i < NR_USER_BUFS; i++) {
 		struct udmabuf_ext_item it = {
 			.kind = UDMABUF_EXT_ITEM_USER,
-			.start = (uintptr_t)(self->region + i * self->slot +
-					     self->off),
-			.size = self->size,
+			.start = (uintptr_t)(self->region + i * self->slot),
+			.size = ALIGN_UP(self->size, UB_PAGE),
 		};
 
-		data[i] = self->region + i * self->slot + self->off;
+		data[i] = self->region + i * self->slot;
 		fds[i] = ub_ext_create(self->ext, &it, 1, UDMABUF_EXT_MODE_PIN,
 				       0, &c);
 		ASSERT_LE(0, fds[i]) TH_LOG("create: %s", strerror(-fds[i]));
-		npages = (ALIGN_UP((uintptr_t)data[i] + self->size, UB_PAGE) -
-			  ALIGN_DOWN((uintptr_t)data[i], UB_PAGE)) / UB_PAGE;
-		EXPECT_EQ((uintptr_t)data[i] & (UB_PAGE - 1), c.data_offset);
+		npages = ALIGN_UP(self->size, UB_PAGE) / UB_PAGE;
+		EXPECT_EQ(0, c.data_offset);
 		EXPECT_EQ(npages * UB_PAGE, c.size);
 
 		ASSERT_EQ(0, ub_info(self->ext, fds[i], &info));
-		EXPECT_EQ((uintptr_t)data[i] & (UB_PAGE - 1), info.data_offset);
+		EXPECT_EQ(0, info.data_offset);
 		EXPECT_EQ(npages, info.nr_pages);
 		EXPECT_EQ(UDMABUF_EXT_MODE_PIN, info.mode);
 		EXPECT_NE(0, info.source & UDMABUF_EXT_SOURCE_USER);
 		switch (variant->kind) {
-		case MEM_MALLOC:
+		case MEM_HEAP:
 			EXPECT_NE(0, info.source & UDMABUF_EXT_SOURCE_ANON);
 			break;
 		case MEM_THP:
@@ -881,8 +859,7 @@ TEST_F(capture_into, frame_lands_at_pointer)
 					   self->size, round == 0));
 		for (i = 0; i < NR_USER_BUFS; i++) {
 			EXPECT_EQ(0, check_frame(data[i], self->ref, self->size))
-				TH_LOG("round %d, buffer %d (page offset %zu)",
-				       round, i, self->off);
+				TH_LOG("round %d, buffer %d", round, i);
 		}
 	}
 	EXPECT_EQ(vmaps + NR_USER_BUFS, ub_stat("vmaps"));
@@ -974,27 +951,42 @@ FIXTURE_TEARDOWN(loop)
 		close(self->ext);
 }
 
-/* A malloc'd, not page-aligned frame: the pointer, its dma-buf, its fd. */
+/*
+ * A frame to play: the pointer, its dma-buf, its fd. vb2-vmalloc reads it
+ * through vmap, which only a writable buffer has, and from the buffer's
+ * first byte: the frame is page aligned, in whole pages. A READ_ONLY frame
+ * is plain malloc() memory one page in, whose misalignment a read-only
+ * buffer accepts. The rest of the pages holds a canary.
+ */
 struct out_buf {
 	uint8_t *alloc;
 	uint8_t *data;
+	size_t len;		/* bytes shared: whole pages if writable */
 	int fd;
 };
 
 static int out_buf_create(int ext, size_t size, uint32_t seed,
 			  uint32_t flags, struct out_buf *b)
 {
-	b->alloc = malloc(size + 2 * UB_PAGE);
-	if (!b->alloc)
-		return -ENOMEM;
-	/* One page in: malloc's misalignment, an own page before the data. */
-	b->data = b->alloc + UB_PAGE;
-	if (!((uintptr_t)b->data & (UB_PAGE - 1)))
-		b->data += 16;
+	if (flags & UDMABUF_EXT_FLAGS_READ_ONLY) {
+		b->alloc = malloc(size + 2 * UB_PAGE);
+		if (!b->alloc)
+			return -ENOMEM;
+		b->data = b->alloc + UB_PAGE;
+		if (!((uintptr_t)b->data & (UB_PAGE - 1)))
+			b->data += 16;
+		b->len = size;
+	} else {
+		b->len = ALIGN_UP(size, UB_PAGE);
+		b->alloc = aligned_alloc(UB_PAGE, b->len + UB_PAGE);
+		if (!b->alloc)
+			return -ENOMEM;
+		b->data = b->alloc;
+	}
 	memset((void *)ALIGN_DOWN((uintptr_t)b->data, UB_PAGE), OUT_CANARY,
 	       ALIGN_UP(size, UB_PAGE) + UB_PAGE);
 	ub_fill(b->data, size, seed);
-	b->fd = ub_ext_create_user(ext, b->data, size, UDMABUF_EXT_MODE_PIN,
+	b->fd = ub_ext_create_user(ext, b->data, b->len, UDMABUF_EXT_MODE_PIN,
 				   flags);
 	if (b->fd < 0) {
 		free(b->alloc);
@@ -1052,10 +1044,10 @@ static int capture_until(int cap, uint8_t **maps, size_t size,
  * vivid's output reads a udmabuf-ext buffer through vmap, and its HDMI
  * loopback copies what it read into the capture buffers:
  *  1. A alone is queued: vivid's output keeps its last buffer, so every
- *     captured frame must be A's bytes, read from A's unaligned pointer.
+ *     captured frame must be A's bytes, read from A's pointer.
  *  2. B is queued: vivid's output completes A (DQBUF returns A) and the
  *     capture switches to B's bytes.
- *  3. A's memory is rewritten through the malloc pointer (PIN: the device
+ *  3. A's memory is rewritten through its pointer (PIN: the device
  *     sees the process's pages) and A requeued: B completes, the capture
  *     shows A's new bytes.
  * vmaps counts one mapping per queued buffer; vb2-vmalloc never attaches.
@@ -1130,10 +1122,12 @@ TEST_F(loop, output_reads_through_vmap)
 	ASSERT_EQ(0, ubm_stream(self->out, otype, false));
 	ASSERT_EQ(0, ubm_reqbufs(self->out, otype, V4L2_MEMORY_DMABUF, 0));
 	EXPECT_EQ(vmaps, ub_stat("vmaps"));
-	/* vivid only read: the canaries around the frames are intact. */
-	EXPECT_EQ(-1, first_not((uint8_t *)ALIGN_DOWN((uintptr_t)a.data, UB_PAGE),
-				OUT_CANARY, a.data - (uint8_t *)ALIGN_DOWN((uintptr_t)a.data, UB_PAGE)));
+	/* vivid only read: the frames and the canaries after them are intact. */
+	EXPECT_EQ(-1, first_not(a.data + self->size, OUT_CANARY,
+				ALIGN_UP(self->size, UB_PAGE) + UB_PAGE - self->size));
 	EXPECT_EQ(-1, ub_check(b.data, self->size, 2));
+	EXPECT_EQ(-1, first_not(b.data + self->size, OUT_CANARY,
+				ALIGN_UP(self->size, UB_PAGE) + UB_PAGE - self->size));
 	for (i = 0; i < MAX_BUFS; i++)
 		munmap(maps[i], self->size);
 	out_buf_destroy(&a);
@@ -1143,8 +1137,10 @@ TEST_F(loop, output_reads_through_vmap)
 }
 
 /*
- * Documented behaviour, not a wish: a READ_ONLY buffer cannot be an output
- * source for a vb2-vmalloc driver either, although the device only reads:
+ * Documented behaviour, not a wish: a READ_ONLY buffer (here of unaligned
+ * malloc() memory, which only a read-only buffer may be made of) cannot be
+ * an output source for a vb2-vmalloc driver either, although the device
+ * only reads:
  * the module refuses every vmap of a READ_ONLY buffer (EACCES; vmap has no
  * access mode), which vb2-vmalloc turns into EFAULT at QBUF.
  */

@@ -355,7 +355,14 @@ static bool udmabuf_ext_vacate_vma(struct udmabuf_ext_buf *buf,
 				      UDMABUF_EXT_CHUNK);
 		long got, j;
 
-		got = udmabuf_ext_get_user_pages(addr, n, FOLL_NOFAULT, pages);
+		/*
+		 * FOLL_FORCE: look at what is mapped whatever the protection
+		 * (a write-only range has no VM_READ, which a plain lookup
+		 * needs); nothing is written or faulted in.
+		 */
+		got = udmabuf_ext_get_user_pages(addr, n,
+						 FOLL_NOFAULT | FOLL_FORCE,
+						 pages);
 		if (got <= 0) {
 			/* Not mapped any more (or migrating): keep it. */
 			got = 1;

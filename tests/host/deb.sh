@@ -56,7 +56,7 @@ dpkg-deb -I "$deb/udmabuf-ext-dkms_${version}_all.deb" postinst 2>/dev/null |
 dpkg-deb -c "$deb/udmabuf-ext-dkms_${version}_all.deb" | grep -q '\.o$' && r=1
 result $r dkms_package
 
-has libudmabuf-ext1 '/usr/lib/[^/]+/libudmabuf-ext.so.1.0.0' '/usr/lib/[^/]+/libudmabuf-ext.so.1'
+has libudmabuf-ext1 '/usr/lib/[^/]+/libudmabuf-ext.so.1.1.0' '/usr/lib/[^/]+/libudmabuf-ext.so.1'
 result $? library_package
 
 has libudmabuf-ext-dev /usr/include/udmabuf-ext-lib.h /usr/include/udmabuf-ext.h \

@@ -58,7 +58,7 @@ missing=0
 for f in "lib/modules/$kver/extra/udmabuf_ext.ko" \
 	usr/local/bin/udmabuf-ext \
 	usr/local/include/udmabuf-ext.h usr/local/include/udmabuf-ext-lib.h \
-	usr/local/lib/libudmabuf-ext.so.1.0.0 usr/local/lib/libudmabuf-ext.a \
+	usr/local/lib/libudmabuf-ext.so.1.1.0 usr/local/lib/libudmabuf-ext.a \
 	usr/local/lib/pkgconfig/udmabuf-ext.pc \
 	usr/local/share/man/man1/udmabuf-ext.1 \
 	usr/local/share/man/man3/libudmabuf-ext.3 \
@@ -66,7 +66,7 @@ for f in "lib/modules/$kver/extra/udmabuf_ext.ko" \
 	etc/udev/rules.d/60-udmabuf-ext.rules; do
 	[ -f "$root/$f" ] || { echo "# missing $f"; missing=1; }
 done
-if [ "$(readlink "$usr/lib/libudmabuf-ext.so.1")" != libudmabuf-ext.so.1.0.0 ] ||
+if [ "$(readlink "$usr/lib/libudmabuf-ext.so.1")" != libudmabuf-ext.so.1.1.0 ] ||
 	[ "$(readlink "$usr/lib/libudmabuf-ext.so")" != libudmabuf-ext.so.1 ]; then
 	echo "# bad library symlinks"
 	missing=1
@@ -76,7 +76,7 @@ grep -q 'GROUP="udmabuf", MODE="0660"' "$root/etc/udev/rules.d/60-udmabuf-ext.ru
 result $missing installed_files
 
 # 3. soname and vermagic
-soname=$(readelf -dW "$usr/lib/libudmabuf-ext.so.1.0.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+soname=$(readelf -dW "$usr/lib/libudmabuf-ext.so.1.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 vermagic=$(modinfo -F vermagic "$root/lib/modules/$kver/extra/udmabuf_ext.ko" 2>/dev/null)
 [ "$soname" = libudmabuf-ext.so.1 ] && [ "${vermagic%% *}" = "$kver" ]
 r=$?
@@ -88,7 +88,7 @@ pc() {
 	PKG_CONFIG_LIBDIR=$usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config "$@"
 }
 pc --validate udmabuf-ext >"$work/pc.log" 2>&1 &&
-	[ "$(pc --modversion udmabuf-ext)" = 1.0.0 ] &&
+	[ "$(pc --modversion udmabuf-ext)" = 1.1.0 ] &&
 	[ "$(pc --cflags udmabuf-ext | xargs)" = "-I$usr/include" ] &&
 	[ "$(pc --libs udmabuf-ext | xargs)" = "-L$usr/lib -ludmabuf-ext" ]
 r=$?

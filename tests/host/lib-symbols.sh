@@ -48,17 +48,19 @@ build() {
 		>"$work/$1.log" 2>&1 || rc=$?
 }
 so() {
-	echo "$work/$1/out/libudmabuf-ext.so.1.0.0"
+	echo "$work/$1/out/libudmabuf-ext.so.1.1.0"
 }
 
 # 1. unchanged
 copy clean
 build clean
-listed=$(awk '/global:/{g=1;next} /local:|}/{g=0} g&&/;/{gsub(/[ \t;]/,"");print}' \
+# Each listed symbol with the version node it is listed in.
+listed=$(awk '/^[A-Z_0-9.]+ *[{]/{node=$1} /global:/{g=1;next} /local:|}/{g=0}
+	g&&/;/{gsub(/[ \t;]/,"");print $0 "@@" node}' \
 	"$repo/tools/lib/libudmabuf-ext.map" | sort)
 exported=$(nm -D --defined-only "$(so clean)" 2>/dev/null | awk '$2 != "A" { print $3 }' | sort)
 [ "$rc" -eq 0 ] && [ -n "$listed" ] &&
-	[ "$exported" = "$(awk '{ print $0 "@@LIBUDMABUF_EXT_1.0" }' <<<"$listed")" ] &&
+	[ "$exported" = "$listed" ] &&
 	grep -q 'CHECK   exported symbols' "$work/clean.log"
 r=$?
 [ "$r" -eq 0 ] || { echo "# listed: $listed"; echo "# exported: $exported"; }

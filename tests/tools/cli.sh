@@ -21,7 +21,7 @@ holder=
 trap 'exec 7>&- 2>/dev/null; [ -z "$holder" ] || kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..16"
 n=0
 failed=0
 ok() {	# ok CONDITION-STATUS NAME
@@ -39,7 +39,7 @@ diag() {
 
 if [ ! -x "$cli" ] || [ ! -e /dev/udmabuf-ext ]; then
 	echo "# $cli or /dev/udmabuf-ext missing"
-	for _ in $(seq 14); do ok 1 setup; done
+	for _ in $(seq 16); do ok 1 setup; done
 	exit 1
 fi
 
@@ -48,20 +48,28 @@ fi
 grep -qF "udmabuf-ext $(cat "$top/VERSION")" "$work/version"
 ok $? version_matches_VERSION_file
 
-# 2. limits: module parameters and the process's RLIMIT_MEMLOCK.
+# 2. limits: module parameters (user_limit_mb, and no total_limit_mb any
+# more), the process's RLIMIT_MEMLOCK, its user, and the per-user rules.
 "$cli" limits -p $$ >"$work/limits" 2>&1
 rc=$?
 grep -Eq '^  size_limit_mb +[0-9]+' "$work/limits" &&
+	grep -Eq '^  user_limit_mb +[0-9]+ +MiB per user, memfd pages of the upstream ABI' "$work/limits" &&
+	! grep -q total_limit_mb "$work/limits" &&
 	grep -Eq '^  RLIMIT_MEMLOCK ' "$work/limits" &&
-	grep -q "^Process $$ " "$work/limits" && [ "$rc" -eq 0 ]
+	grep -q "^Process $$ " "$work/limits" &&
+	grep -q "^User $(id -u):" "$work/limits" &&
+	grep -Eq '^  extended ABI +UDMABUF_EXT_CREATE: every page' "$work/limits" &&
+	grep -Eq '^  upstream ABI +UDMABUF_CREATE\(_LIST\): memfd pages count against user_limit_mb' "$work/limits" &&
+	[ "$rc" -eq 0 ]
 r=$?
 [ "$r" -eq 0 ] || diag "$work/limits"
 ok $r limits_shows_params_and_rlimit
 
 # 3. Another process creates and holds a 100 KiB malloc'd buffer (unaligned:
-# 26 pages) until its stdin closes.  It prints its info first.
+# 26 pages; read-only, as devices may not write an unaligned range) until
+# its stdin closes.  It prints its info first.
 mkfifo "$work/fifo"
-"$cli" create --source malloc --size 100K --hold <"$work/fifo" >"$work/create" 2>&1 &
+"$cli" create --source malloc --size 100K --read-only --hold <"$work/fifo" >"$work/create" 2>&1 &
 holder=$!
 exec 7>"$work/fifo"	# the holder's stdin stays open while fd 7 is
 for _ in $(seq 100); do
@@ -164,7 +172,8 @@ r=$?
 ok $r create_modes_and_flags
 
 # 13. Errors: not a dma-buf, no such file, bad option, unknown command,
-# move of a malloc'd (unaligned) range; each exits 1 with a message.
+# move and writable pin of a malloc'd (unaligned) range; each exits 1 with
+# a message (the pin with how to make it work).
 errs=0
 "$cli" info /dev/null 2>"$work/e1" && errs=1
 grep -q 'not a udmabuf-ext dma-buf' "$work/e1" || errs=1
@@ -174,7 +183,9 @@ grep -q 'No such file' "$work/e2" || errs=1
 "$cli" frobnicate 2>/dev/null && errs=1
 "$cli" create -S malloc -s 10000 -m move 2>"$work/e3" && errs=1
 grep -q 'Invalid argument' "$work/e3" || errs=1
-[ "$errs" -eq 0 ] || diag "$work"/e[123]
+"$cli" create -S malloc -s 10000 2>"$work/e4" && errs=1
+grep -q 'must be page aligned at both ends: use -S aligned' "$work/e4" || errs=1
+[ "$errs" -eq 0 ] || diag "$work"/e[1234]
 ok $errs errors_exit_1_with_message
 
 # 14. --help of every command exits 0 and names the command.
@@ -188,5 +199,39 @@ done
 out=$("$cli" --help) || errs=1
 case $out in Usage:*) ;; *) errs=1 ;; esac
 ok $errs help_texts
+
+# 15. Page-aligned heap memory of whole pages (udmabuf_ext_alloc()): a
+# writable pin, data offset 0, 100 KiB exactly; a malloc'd range copied
+# (COPY, with its data offset).
+"$cli" create -S aligned -s 100K -b >"$work/aligned" 2>&1 &&
+	grep -Eq '^size: +102400$' "$work/aligned" &&
+	grep -Eq '^data_offset: +0$' "$work/aligned" &&
+	grep -Eq '^mode: +pin$' "$work/aligned" &&
+	"$cli" create -S malloc -s 10000 -m copy >"$work/mcopy" 2>&1 &&
+	grep -Eq '^mode: +copy$' "$work/mcopy"
+r=$?
+[ "$r" -eq 0 ] || diag "$work/aligned" "$work/mcopy"
+ok $r create_aligned_and_copy
+
+# 16. limits counts what the user holds against user_limit_mb (as root with
+# CAP_IPC_LOCK nothing is counted; without it, a memfd buffer is).
+mkfifo "$work/fifo2"
+setpriv --bounding-set -ipc_lock -- "$cli" create -S memfd -s 64K --hold \
+	<"$work/fifo2" >"$work/memfd-hold" 2>&1 &
+holder=$!
+exec 8>"$work/fifo2"
+for _ in $(seq 100); do
+	grep -q '^importers:' "$work/memfd-hold" && break
+	sleep 0.1
+done
+"$cli" limits -p "$holder" >"$work/limits-u" 2>&1
+exec 8>&-
+wait "$holder"
+holder=
+grep -Eq '^  CAP_IPC_LOCK +no ' "$work/limits-u" &&
+	grep -Eq '^  user_limit_mb +64K held of ' "$work/limits-u"
+r=$?
+[ "$r" -eq 0 ] || diag "$work/memfd-hold" "$work/limits-u"
+ok $r limits_shows_user_limit_use
 
 exit $((failed > 0))

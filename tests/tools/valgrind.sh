@@ -70,7 +70,7 @@ ok $? lib_api "$work/lib_api.out"
 # A holder, valgrind'ed, until fd 7 closes; meanwhile the other commands,
 # one at a time (parallel valgrinds are slower under TCG).
 mkfifo "$work/fifo"
-"${VG[@]}" "$cli" create -S malloc -s 64K --json --hold <"$work/fifo" >"$work/hold.out" 2>&1 &
+"${VG[@]}" "$cli" create -S aligned -s 64K --json --hold <"$work/fifo" >"$work/hold.out" 2>&1 &
 holder=$!
 exec 7>"$work/fifo"
 

@@ -612,7 +612,7 @@ static int write_plots(void)
 	{
 		static const char * const vm[] = { "dmabuf", "userptr", "mmap", "mmap_memcpy" };
 		static const char * const vl[] = {
-			"DMABUF (malloc + udmabuf-ext)", "USERPTR", "MMAP", "MMAP + memcpy",
+			"DMABUF (heap + udmabuf-ext)", "USERPTR", "MMAP", "MMAP + memcpy",
 		};
 		char dpath[4300];
 		FILE *f;
@@ -1034,7 +1034,7 @@ static void md_goals(void)
 			    "cpu_ns_per_frame", &a) &&
 		    speedup("v4l2", recs[r].backing, recs[r].size, "dmabuf",
 			    "mmap_memcpy", "cpu_ns_per_frame", &c))
-			mdf("- V4L2 1080p capture into malloc'd memory through udmabuf-ext, "
+			mdf("- V4L2 1080p capture into heap memory through udmabuf-ext, "
 			    "process CPU per frame: vs MMAP %s (goal ≥ 1×: %s), vs MMAP + "
 			    "memcpy %s (goal: well above 1×: %s).\n",
 			    ratio_str(&a), verdict(a.median >= 1), ratio_str(&c),
@@ -1048,8 +1048,8 @@ static void md_v4l2(void)
 {
 	static const char * const vm[] = { "dmabuf", "userptr", "mmap", "mmap_memcpy" };
 	static const char * const vl[] = {
-		"DMABUF, malloc'd memory through udmabuf-ext (PIN)", "USERPTR",
-		"MMAP", "MMAP + memcpy to malloc'd memory",
+		"DMABUF, page-aligned heap memory through udmabuf-ext (PIN)", "USERPTR",
+		"MMAP", "MMAP + memcpy to heap memory",
 	};
 	unsigned int k;
 	size_t r;

@@ -29,8 +29,8 @@
  *
  * Group "v4l2": vivid capture at 1920x1080 YUYV, CPU time of this process
  * (CLOCK_PROCESS_CPUTIME_ID) and of the whole guest (/proc/stat) per frame
- * for DMABUF from malloc'd memory through udmabuf-ext, USERPTR, MMAP, and
- * MMAP plus a memcpy of each frame into malloc'd memory.
+ * for DMABUF from heap memory through udmabuf-ext, USERPTR, MMAP, and
+ * MMAP plus a memcpy of each frame into heap memory.
  *
  * Output: CSV, one line per measured value:
  *   group,backing,size,method,rep,metric,value
@@ -809,8 +809,8 @@ struct v4l2_result {
 
 /*
  * Stream @frames frames (after @warm unmeasured ones) with method @m.
- * Buffers: malloc'd memory (DMABUF through udmabuf-ext PIN, USERPTR) or
- * vivid's own (MMAP); MMAP_MEMCPY also copies each frame to malloc'd memory.
+ * Buffers: heap memory (DMABUF through udmabuf-ext PIN, USERPTR) or vivid's
+ * own (MMAP); MMAP_MEMCPY also copies each frame to heap memory.
  */
 static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 		    int warm, int frames, struct v4l2_result *res)
@@ -838,15 +838,19 @@ static int v4l2_run(int vfd, int ext, enum v4l2_method m, size_t size,
 	}
 	for (i = 0; i < V4L2_BUFS; i++) {
 		if (m == V_DMABUF || m == V_USERPTR) {
-			/* Plain malloc: page-unaligned, as an application has it. */
-			ptr[i] = malloc(size);
+			/*
+			 * Heap memory a device may write: page aligned, whole
+			 * pages (as udmabuf_ext_alloc() gives it), which a
+			 * writable PIN range must be. USERPTR gets the same.
+			 */
+			ptr[i] = aligned_alloc(PAGE_SZ, ALIGN_UP(size, PAGE_SZ));
 			if (!ptr[i]) {
 				ret = -ENOMEM;
 				goto out;
 			}
 			memset(ptr[i], 0, size);
 			if (m == V_DMABUF) {
-				fds[i] = ext_create(ext, ptr[i], size,
+				fds[i] = ext_create(ext, ptr[i], ALIGN_UP(size, PAGE_SZ),
 						    UDMABUF_EXT_MODE_PIN, 0);
 				if (fds[i] < 0) {
 					ret = fds[i];

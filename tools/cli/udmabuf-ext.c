@@ -30,6 +30,7 @@
 #endif
 
 #define DEBUGFS_BUFFERS	"/sys/kernel/debug/udmabuf-ext/buffers"
+#define DEBUGFS_USERS	"/sys/kernel/debug/udmabuf-ext/users"
 #define PARAMS_DIR	"/sys/module/udmabuf_ext/parameters"
 #define STATS_DIR	"/sys/class/misc/udmabuf-ext/stats"
 #define MODULE_DIR	"/sys/module/udmabuf_ext"
@@ -695,7 +696,7 @@ static const struct {
 } param_help[] = {
 	{ "size_limit_mb", "MiB, largest buffer" },
 	{ "list_limit", "most items in one create" },
-	{ "total_limit_mb", "MiB, all buffers together (0: half of RAM)" },
+	{ "user_limit_mb", "MiB per user, memfd pages of the upstream ABI" },
 	{ "auto_copy_max_kb", "KiB, AUTO mode copies up to this size" },
 	{ "dropin", "/dev/udmabuf: -1 if the kernel has none, 0 never, 1 always" },
 };
@@ -782,12 +783,41 @@ static void format_rlim(char *buf, size_t len, rlim_t v)
 		format_size(buf, len, (uint64_t)v, false);
 }
 
+/*
+ * The pages debugfs counts for @uid against user_limit_mb into @pages, and
+ * the limit into @limit (both in pages); 0 if @uid is not listed (it holds
+ * no such page), -1 if the file cannot be read (root only).
+ */
+static int user_counted(unsigned long uid, unsigned long *pages,
+			unsigned long *limit)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long u, p, l;
+	FILE *f = fopen(DEBUGFS_USERS, "re");
+
+	*pages = 0;
+	*limit = 0;
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) >= 0) {
+		if (sscanf(line, "%lu %lu %lu", &u, &p, &l) == 3 && u == uid) {
+			*pages = p;
+			*limit = l;
+		}
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
 static void __attribute__((noreturn)) usage_limits(void)
 {
 	printf("Usage:\n"
 	       " %s [options] limits [options]\n\n"
-	       "Show the module's parameters and usage, and what limits a process's\n"
-	       "pinning: RLIMIT_MEMLOCK, its pinned memory (VmPin), CAP_IPC_LOCK.\n\n"
+	       "Show the module's parameters and usage, what limits a process's\n"
+	       "buffers (RLIMIT_MEMLOCK, its pinned memory (VmPin), CAP_IPC_LOCK), what\n"
+	       "its user holds against user_limit_mb, and the rules.\n\n"
 	       "Options:\n"
 	       " -p, --pid <pid>   the process to show (default: this one, whose\n"
 	       "                   limits are the caller's)\n"
@@ -803,8 +833,9 @@ static int cmd_limits(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char soft[32], hard[32], *comm, *pin, *lck, *cap;
-	long pid = getpid();
+	char soft[32], hard[32], held[32], lim[32], *comm, *pin, *lck, *cap, *uid;
+	unsigned long ruid = 0, pages, limit;
+	long pid = getpid(), psz = sysconf(_SC_PAGESIZE);
 	struct rlimit rl;
 	int c, rc = EXIT_SUCCESS;
 	bool have_cap = false;
@@ -840,8 +871,11 @@ static int cmd_limits(int argc, char **argv)
 	pin = status_field(pid, "VmPin");
 	lck = status_field(pid, "VmLck");
 	cap = status_field(pid, "CapEff");
+	uid = status_field(pid, "Uid");	/* real, effective, saved, fs */
 	if (cap)
 		have_cap = (strtoull(cap, NULL, 16) >> CAP_IPC_LOCK_BIT) & 1;
+	if (uid)
+		ruid = strtoul(uid, NULL, 10);
 	format_rlim(soft, sizeof(soft), rl.rlim_cur);
 	format_rlim(hard, sizeof(hard), rl.rlim_max);
 	printf("Process %ld (%s):\n", pid, comm);
@@ -849,19 +883,39 @@ static int cmd_limits(int argc, char **argv)
 	printf("  %-18s %s\n", "VmPin", pin ? pin : "?");
 	printf("  %-18s %s\n", "VmLck", lck ? lck : "?");
 	printf("  %-18s %s\n", "CAP_IPC_LOCK",
-	       !cap ? "?" : have_cap ? "yes (PIN mode is not limited by RLIMIT_MEMLOCK)" :
-	       "no (PIN mode buffers count against RLIMIT_MEMLOCK)");
+	       !cap ? "?" : have_cap ? "yes (neither limit applies to its buffers)" :
+	       "no (its buffers count against both limits below)");
+	printf("User %lu:\n", ruid);
+	if (!uid || user_counted(ruid, &pages, &limit) < 0) {
+		printf("  %-18s ? (reading %s needs root)\n", "user_limit_mb",
+		       DEBUGFS_USERS);
+	} else if (!pages) {
+		printf("  %-18s nothing held\n", "user_limit_mb");
+	} else {
+		format_size(held, sizeof(held), (uint64_t)pages * psz, false);
+		format_size(lim, sizeof(lim), (uint64_t)limit * psz, false);
+		printf("  %-18s %s held of %s\n", "user_limit_mb", held, lim);
+	}
+	printf("Rules (per user, all its processes together; CAP_IPC_LOCK is exempt):\n"
+	       "  %-18s UDMABUF_EXT_CREATE: every page (pin, move, copy, memfd item)\n"
+	       "  %-18s is charged to the user's RLIMIT_MEMLOCK (ENOMEM beyond it) and\n"
+	       "  %-18s shown in the creator's VmPin\n"
+	       "  %-18s UDMABUF_CREATE(_LIST): memfd pages count against user_limit_mb\n"
+	       "  %-18s (EDQUOT beyond it), as upstream charges them to nothing\n"
+	       "  %-18s RLIMIT_MEMLOCK plus user_limit_mb\n",
+	       "extended ABI", "", "", "upstream ABI", "", "at most");
 	free(comm);
 	free(pin);
 	free(lck);
 	free(cap);
+	free(uid);
 	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* create */
 
-enum source { SRC_MEMFD, SRC_HUGETLB, SRC_MALLOC, SRC_ANON };
+enum source { SRC_MEMFD, SRC_HUGETLB, SRC_MALLOC, SRC_ALIGNED, SRC_ANON };
 
 static void __attribute__((noreturn)) usage_create(void)
 {
@@ -871,8 +925,11 @@ static void __attribute__((noreturn)) usage_create(void)
 	       "Options:\n"
 	       " -s, --size <size>      size in bytes; K, M, G suffixes (default 1M)\n"
 	       " -S, --source <source>  memfd (default), hugetlb (2 MiB memfd pages),\n"
-	       "                        malloc (a malloc()'d range, usually unaligned)\n"
-	       "                        or anon (an anonymous mmap)\n"
+	       "                        malloc (a malloc()'d range, usually unaligned:\n"
+	       "                        devices may only read it, so -r, -m copy or\n"
+	       "                        -m auto), aligned (page-aligned heap memory of\n"
+	       "                        whole pages, udmabuf_ext_alloc()) or anon (an\n"
+	       "                        anonymous mmap)\n"
 	       " -m, --mode <mode>      pin, copy, move or auto (UDMABUF_EXT_CREATE);\n"
 	       "                        without it a memfd goes through UDMABUF_CREATE\n"
 	       "                        and other sources use pin\n"
@@ -905,9 +962,11 @@ static enum source parse_source(const char *s)
 		return SRC_HUGETLB;
 	if (!strcmp(s, "malloc"))
 		return SRC_MALLOC;
+	if (!strcmp(s, "aligned"))
+		return SRC_ALIGNED;
 	if (!strcmp(s, "anon"))
 		return SRC_ANON;
-	errx(EXIT_FAILURE, "unknown source '%s' (memfd, hugetlb, malloc, anon)", s);
+	errx(EXIT_FAILURE, "unknown source '%s' (memfd, hugetlb, malloc, aligned, anon)", s);
 }
 
 static void hold(long secs)
@@ -1025,6 +1084,14 @@ static int cmd_create(int argc, char **argv)
 			if (!mem)
 				err(EXIT_FAILURE, "malloc");
 			memset(mem, 0xa5, size);
+		} else if (src == SRC_ALIGNED) {
+			size_t len;
+
+			mem = udmabuf_ext_alloc(size, &len);
+			if (!mem)
+				err(EXIT_FAILURE, "udmabuf_ext_alloc");
+			size = len;
+			memset(mem, 0xa5, size);
 		} else {
 			map = mmap(NULL, size, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1037,6 +1104,13 @@ static int cmd_create(int argc, char **argv)
 					     mode < 0 ? UDMABUF_EXT_MODE_PIN : (uint32_t)mode,
 					     UDMABUF_EXT_FLAGS_CLOEXEC |
 					     (ro ? UDMABUF_EXT_FLAGS_READ_ONLY : 0), NULL);
+	}
+	if (fd == -EINVAL && src == SRC_MALLOC && !ro &&
+	    (mode < 0 || mode == UDMABUF_EXT_MODE_PIN || mode == UDMABUF_EXT_MODE_MOVE)) {
+		warnx("cannot create a %" PRIu64 "-byte buffer: %s", size,
+		      strerror(-fd));
+		errx(EXIT_FAILURE, "a range that devices may write must be page "
+		     "aligned at both ends: use -S aligned, -r or -m copy");
 	}
 	if (fd < 0)
 		errx_errno(fd, "cannot create a %" PRIu64 "-byte buffer", size);

@@ -3,8 +3,11 @@
  * udmabuf-cube: a kmscube-style spinning cube textured from a malloc()'d
  * image imported into EGL as a dma-buf.
  *
- * The texture is plain malloc()'d memory turned into a dma-buf by
- * udmabuf-ext, imported with EGL_EXT_image_dma_buf_import
+ * The texture is plain malloc()'d memory (not page aligned) copied into a
+ * dma-buf by udmabuf-ext (COPY mode: a texture is made once, then only
+ * read; a GPU import maps the buffer for writing too, and devices may only
+ * write whole pages of memory that is page aligned at both ends, which a
+ * malloc()'d block is not), imported with EGL_EXT_image_dma_buf_import
  * (eglCreateImageKHR(EGL_LINUX_DMA_BUF_EXT)) and bound with
  * glEGLImageTargetTexture2DOES. The plumbing is kmscube's: GBM surface on
  * the KMS device, EGL on GBM, GLES2, drmModeAddFB2 of the front buffer,
@@ -92,7 +95,7 @@ struct display {
 	bool flip_pending;
 };
 
-/* The malloc()'d texture and its dma-buf. */
+/* The malloc()'d texture and its dma-buf, a copy of it. */
 struct texture {
 	uint8_t *data;		/* malloc() pointer, XRGB8888 rows */
 	size_t pitch, size;
@@ -177,7 +180,8 @@ static void texture_create(int dev, struct texture *t)
 			p[3] = 0xff;
 		}
 	}
-	fd = udmabuf_ext_create_user(dev, t->data, t->size, UDMABUF_EXT_MODE_PIN,
+	/* Filled first: the buffer is a snapshot (its data at data_offset). */
+	fd = udmabuf_ext_create_user(dev, t->data, t->size, UDMABUF_EXT_MODE_COPY,
 				     UDMABUF_EXT_FLAGS_CLOEXEC, &c);
 	if (fd < 0)
 		demo_errc(EXIT_FAILURE, -fd, "udmabuf_ext_create_user");
@@ -1012,8 +1016,8 @@ int main(int argc, char **argv)
 		demo_errc(EXIT_FAILURE, -dev, "cannot open %s (is the module loaded?)",
 		     UDMABUF_EXT_DEV_PATH);
 	texture_create(dev, &t);
-	printf("texture: malloc(%zu) at %p, %dx%d XRGB8888, udmabuf-ext dma-buf "
-	       "with data offset %u\n", t.size, (void *)t.data, TEX_SIZE, TEX_SIZE,
+	printf("texture: malloc(%zu) at %p, %dx%d XRGB8888, copied into a "
+	       "udmabuf-ext dma-buf with data offset %u\n", t.size, (void *)t.data, TEX_SIZE, TEX_SIZE,
 	       t.data_offset);
 	summary_kv("texture_data_offset", "%u", t.data_offset);
 	if (o.outdir) {

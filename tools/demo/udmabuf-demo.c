@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * udmabuf-demo: malloc()'d frames from V4L2 capture to a KMS display.
+ * udmabuf-demo: heap frames from V4L2 capture to a KMS display.
  *
- * Each frame buffer is plain malloc()'d memory turned into a dma-buf by
- * udmabuf-ext (PIN mode: the process, the capture device and the display
- * all use the same pages). The capture device writes the frames into it
+ * Each frame buffer is heap memory from udmabuf_ext_alloc() turned into a
+ * dma-buf by udmabuf-ext (PIN mode: the process, the capture device and the
+ * display all use the same pages). Not plain malloc(): a device writes
+ * whole pages, and the bytes around a malloc()'d block are the allocator's
+ * (glibc's chunk header sits in the 16 bytes before a large block's
+ * pointer), so the module only lets devices write ranges that are page
+ * aligned at both ends, as i915 userptr does. udmabuf_ext_alloc() returns
+ * page-aligned memory of whole pages. The capture device writes the frames into it
  * (V4L2_MEMORY_DMABUF); the display device imports the same dma-buf by
  * PRIME (drmPrimeFDToHandle), wraps it in a framebuffer (drmModeAddFB2) and
  * shows it (drmModeSetCrtc, then drmModePageFlip). No copy is made by the
  * program.
  *
  * Every hop is checked:
- *  - capture: each frame has the full size, lands at the malloc() pointer
+ *  - capture: each frame has the full size, lands at the frame's pointer
  *    without touching the guard bytes after it, and, when the source is a
  *    still picture, equals the frame the device captures into its own MMAP
  *    buffers;
@@ -21,8 +26,16 @@
  *    is on screen (--on-shown) must equal that frame, pixel for pixel.
  *
  * With --compare the same capture loop also runs over V4L2_MEMORY_USERPTR
- * and over V4L2_MEMORY_MMAP followed by memcpy() into malloc()'d memory,
- * and the CPU time per frame of the three is compared.
+ * and over V4L2_MEMORY_MMAP followed by memcpy() into heap memory, and the
+ * CPU time per frame of the three is compared.
+ *
+ * With --show-copy the shown frame is then copied into plain malloc()'d
+ * memory, which is not page aligned, and given to the display as a COPY
+ * buffer (devices may not write such a range; a display import maps it
+ * for writing too, so read-only will not do), with drmModeAddFB2
+ * offsets[0] = the buffer's data offset (--fb-offset data) or 0: every view
+ * of the buffer starts at its first page, so the data offset is where the
+ * frame is for the display too.
  *
  * Nothing here is specific to the QEMU guest that "make demo" uses; the
  * guest specifics (vivid's configuration, the screendump) are in
@@ -71,14 +84,16 @@ struct opts {
 	unsigned int hold;
 	enum fb_offset fb_offset;
 	enum expect expect;
+	bool show_copy;
 	uint32_t set_fourcc;
 	unsigned int set_w, set_h;
 	unsigned int rx, ry, rw, rh;	/* region; rw == 0: whole frame */
 };
 
-/* One frame buffer: malloc()'d memory and its udmabuf-ext dma-buf. */
+/* One frame buffer: heap memory and its udmabuf-ext dma-buf. */
 struct buf {
-	uint8_t *data;		/* the malloc() pointer: the frame lands here */
+	uint8_t *data;		/* the frame's pointer: the frame lands here */
+	void *alloc;		/* what to free() */
 	int fd;			/* its dma-buf */
 	uint32_t data_offset;
 	uint64_t dmabuf_size;
@@ -146,9 +161,10 @@ static void __attribute__((noreturn)) usage(void)
 
 	fputs("\nUsage:\n"
 	      " udmabuf-demo [options]\n"
-	      "\nCapture frames from a V4L2 device straight into malloc()'d memory shared\n"
-	      "through udmabuf-ext (V4L2_MEMORY_DMABUF), import each frame into a KMS\n"
-	      "device by PRIME and show it, and check every hop.\n"
+	      "\nCapture frames from a V4L2 device straight into heap memory shared\n"
+	      "through udmabuf-ext (V4L2_MEMORY_DMABUF; udmabuf_ext_alloc(): page\n"
+	      "aligned, whole pages, as memory a device writes must be), import each\n"
+	      "frame into a KMS device by PRIME and show it, and check every hop.\n"
 	      "\nOptions:\n"
 	      " -d, --video <dev>        V4L2 capture device (default: the first\n"
 	      "                            streaming capture device)\n"
@@ -165,9 +181,12 @@ static void __attribute__((noreturn)) usage(void)
 	      "                            MMAP + memcpy(), and compare CPU time per frame\n"
 	      "     --rounds <n>         interleaved rounds of the comparison, 1-9; the\n"
 	      "                            median round counts (default 3)\n"
-	      "     --fb-offset <0|data> framebuffer offsets[0]: 0 (default; the kernel\n"
-	      "                            mapping of the dma-buf starts at the data) or the\n"
-	      "                            buffer's data offset (page-based importers)\n"
+	      "     --fb-offset <0|data> framebuffer offsets[0]: 0 (default) or the\n"
+	      "                            buffer's data offset (where the data is in\n"
+	      "                            every view of the buffer)\n"
+	      "     --show-copy          then show the last frame copied into plain\n"
+	      "                            malloc()'d memory (not page aligned) as a COPY\n"
+	      "                            buffer, with --fb-offset's offsets[0]\n"
 	      "     --on-shown <cmd>     run <cmd> with /bin/sh while the last frame is on\n"
 	      "                            screen (e.g. to take a screenshot); DEMO_SHOWN\n"
 	      "                            holds the path of that frame as PPM (with -o)\n"
@@ -175,8 +194,8 @@ static void __attribute__((noreturn)) usage(void)
 	      "     --region <x,y,w,h>   compare only this region (default: whole frame)\n"
 	      "     --expect <exact|shifted>\n"
 	      "                          what the screenshot must show: the frame exactly\n"
-	      "                            (default), or the frame shifted by the data\n"
-	      "                            offset (to demonstrate --fb-offset data)\n"
+	      "                            (default), or the frame shifted right by the\n"
+	      "                            data offset (--show-copy with --fb-offset 0)\n"
 	      "     --hold <seconds>     keep the last frame on screen this long\n"
 	      "\n -h, --help               display this help\n"
 	      " -V, --version            display version\n"
@@ -202,8 +221,14 @@ static unsigned long parse_ul(const char *s, const char *what, unsigned long min
 
 /* ---- udmabuf-ext buffers ------------------------------------------------ */
 
+/*
+ * @n frame buffers of @size bytes that devices may write: page aligned,
+ * whole pages (udmabuf_ext_alloc()), the guard after the frame partly in
+ * its last page and partly past the buffer.
+ */
 static void bufs_create(int dev, struct buf *bufs, unsigned int n, size_t size)
 {
+	size_t share = (size + DEMO_PAGE - 1) & ~(size_t)(DEMO_PAGE - 1);
 	struct udmabuf_ext_create c;
 	unsigned int i;
 
@@ -211,22 +236,53 @@ static void bufs_create(int dev, struct buf *bufs, unsigned int n, size_t size)
 		struct buf *b = &bufs[i];
 		int fd;
 
-		/* Plain malloc(): the pointer need not be page aligned. */
-		b->data = malloc(size + GUARD);
+		b->data = udmabuf_ext_alloc(size + GUARD, NULL);
 		if (!b->data)
-			err(EXIT_FAILURE, "malloc");
+			err(EXIT_FAILURE, "udmabuf_ext_alloc");
+		b->alloc = b->data;
 		memset(b->data, 0, size);
 		memset(b->data + size, CANARY, GUARD);
-		fd = udmabuf_ext_create_user(dev, b->data, size,
+		fd = udmabuf_ext_create_user(dev, b->data, share,
 					     UDMABUF_EXT_MODE_PIN,
 					     UDMABUF_EXT_FLAGS_CLOEXEC, &c);
 		if (fd < 0)
 			demo_errc(EXIT_FAILURE, -fd, "udmabuf_ext_create_user(%p, %zu)",
-			     (void *)b->data, size);
+			     (void *)b->data, share);
 		b->fd = fd;
 		b->data_offset = c.data_offset;
 		b->dmabuf_size = c.size;
 	}
+}
+
+/*
+ * --show-copy: the frame of @src copied into plain malloc()'d memory, which
+ * is not page aligned (16 bytes into a page with glibc), made a COPY buffer:
+ * devices may not write the pages of such a range, and a display's PRIME
+ * import maps the buffer for writing too, so neither PIN nor READ_ONLY
+ * would do. *@cb gets it.
+ */
+static void copy_create(int dev, const struct buf *src, size_t size,
+			struct buf *cb)
+{
+	struct udmabuf_ext_create c;
+	int fd;
+
+	memset(cb, 0, sizeof(*cb));
+	cb->alloc = malloc(size + 2 * DEMO_PAGE);
+	if (!cb->alloc)
+		err(EXIT_FAILURE, "malloc");
+	cb->data = cb->alloc;
+	if (!((uintptr_t)cb->data & (DEMO_PAGE - 1)))
+		cb->data += 16;		/* as glibc's large blocks are */
+	memcpy(cb->data, src->data, size);
+	fd = udmabuf_ext_create_user(dev, cb->data, size, UDMABUF_EXT_MODE_COPY,
+				     UDMABUF_EXT_FLAGS_CLOEXEC, &c);
+	if (fd < 0)
+		demo_errc(EXIT_FAILURE, -fd, "udmabuf_ext_create_user(%p, %zu, COPY)",
+			  (void *)cb->data, size);
+	cb->fd = fd;
+	cb->data_offset = c.data_offset;
+	cb->dmabuf_size = c.size;
 }
 
 /* ---- capture ------------------------------------------------------------ */
@@ -754,7 +810,7 @@ static void stats_end(struct loop_stats *st, const struct rusage *r0, double t0,
 
 /*
  * Capture @n frames into @bufs over @memory (DMABUF: their dma-bufs;
- * USERPTR: their malloc() pointers), each checked (the checks' CPU time is
+ * USERPTR: their pointers), each checked (the checks' CPU time is
  * not counted). With @k, show each frame and keep the shown one out of the
  * queue until the next is on screen; *@shown gets its index.
  */
@@ -972,10 +1028,10 @@ static int run_on_shown(const char *cmd, const char *shown_ppm)
 
 /*
  * Compare the screenshot with the shown frame in the region. With
- * --expect shifted, the screenshot must instead show the bytes that start
- * data_offset bytes after the frame (what the display reads when offsets[0]
- * is applied to a kernel mapping that already starts at the data); the last
- * row is left out, since it runs past the frame.
+ * --expect shifted, the screenshot must instead show the bytes from the
+ * start of the frame's first page on (what the display reads of an
+ * unaligned buffer with offsets[0] = 0: every view starts at the first
+ * page), that is the frame shifted right by the data offset.
  */
 static int check_screenshot(const struct opts *o, const struct capture *cap,
 			    const struct buf *b)
@@ -1004,11 +1060,9 @@ static int check_screenshot(const struct opts *o, const struct capture *cap,
 		free(img.rgb);
 		return -1;
 	}
-	/* The shifted view runs past the frame in its last row: leave it out. */
-	shifted_bad = demo_compare_region(&img, cap->fmt, b->data + b->data_offset,
-					  cap->pitch, rx, ry, rw,
-					  ry + rh == cap->h && rh > 1 ? rh - 1 : rh,
-					  &fx, &fy);
+	/* The first page's bytes before the frame are the process's too. */
+	shifted_bad = demo_compare_region(&img, cap->fmt, b->data - b->data_offset,
+					  cap->pitch, rx, ry, rw, rh, &fx, &fy);
 	bad = demo_compare_region(&img, cap->fmt, b->data, cap->pitch, rx, ry,
 				  rw, rh, &fx, &fy);
 	summary_kv("display_region", "%u,%u,%u,%u", rx, ry, rw, rh);
@@ -1047,9 +1101,9 @@ static int check_screenshot(const struct opts *o, const struct capture *cap,
 			free(img.rgb);
 			return -1;
 		}
-		printf("display: with offsets[0] = data offset (%u) the screen shows "
-		       "the frame shifted by %u bytes, as expected for a vmap-based "
-		       "importer\n", b->data_offset, b->data_offset);
+		printf("display: with offsets[0] = 0 the screen shows the frame "
+		       "shifted right by its data offset (%u bytes): the display "
+		       "reads the buffer from its first page\n", b->data_offset);
 	}
 	free(img.rgb);
 	return 0;
@@ -1069,6 +1123,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	enum {
 		OPT_NO_DISPLAY = CHAR_MAX + 1, OPT_COMPARE, OPT_FB_OFFSET,
 		OPT_ON_SHOWN, OPT_SCREENSHOT, OPT_REGION, OPT_EXPECT, OPT_HOLD,
+		OPT_SHOW_COPY,
 		OPT_ROUNDS,
 	};
 	static const struct option longopts[] = {
@@ -1083,6 +1138,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "compare", no_argument, NULL, OPT_COMPARE },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "fb-offset", required_argument, NULL, OPT_FB_OFFSET },
+		{ "show-copy", no_argument, NULL, OPT_SHOW_COPY },
 		{ "on-shown", required_argument, NULL, OPT_ON_SHOWN },
 		{ "screenshot", required_argument, NULL, OPT_SCREENSHOT },
 		{ "region", required_argument, NULL, OPT_REGION },
@@ -1146,6 +1202,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				errx(EXIT_FAILURE + 1, "invalid --fb-offset '%s' (0 or data)",
 				     optarg);
 			break;
+		case OPT_SHOW_COPY:
+			o->show_copy = true;
+			break;
 		case OPT_ON_SHOWN:
 			o->on_shown = optarg;
 			break;
@@ -1178,8 +1237,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		errx(EXIT_FAILURE + 1, "unexpected argument '%s'", argv[optind]);
-	if ((o->screenshot || o->on_shown) && !o->display)
-		errx(EXIT_FAILURE + 1, "--on-shown and --screenshot need the display");
+	if ((o->screenshot || o->on_shown || o->show_copy) && !o->display)
+		errx(EXIT_FAILURE + 1, "--on-shown, --screenshot and --show-copy need the display");
 }
 
 int main(int argc, char **argv)
@@ -1188,6 +1247,7 @@ int main(int argc, char **argv)
 	struct capture cap = { .fd = -1 };
 	struct kms k = { .fd = -1 };
 	struct loop_stats show = { .name = "DMABUF + display" };
+	struct buf copy = { .fd = -1 };
 	struct opts o;
 	char path[PATH_MAX], shown_ppm[PATH_MAX] = "";
 	unsigned int i;
@@ -1226,7 +1286,8 @@ int main(int argc, char **argv)
 	t_create = demo_now(CLOCK_MONOTONIC);
 	bufs_create(dev, bufs, o.nbufs, cap.size);
 	t_create = demo_now(CLOCK_MONOTONIC) - t_create;
-	printf("buffers: %u x malloc(%zu) -> udmabuf-ext PIN dma-bufs, e.g. %p: "
+	printf("buffers: %u x udmabuf_ext_alloc(%zu) -> udmabuf-ext PIN dma-bufs "
+	       "(page aligned, whole pages: devices write them), e.g. %p: "
 	       "data offset %u, dma-buf %" PRIu64 " bytes; %.3f ms per create\n",
 	       o.nbufs, cap.size, (void *)bufs[0].data, bufs[0].data_offset,
 	       bufs[0].dmabuf_size, t_create / o.nbufs * 1e3);
@@ -1256,7 +1317,7 @@ int main(int argc, char **argv)
 	} else if (ret) {
 		demo_errc(EXIT_FAILURE, -ret, "DMABUF capture loop");
 	}
-	printf("capture: %u frames into malloc()'d memory over V4L2_MEMORY_DMABUF%s: %s\n",
+	printf("capture: %u frames into heap memory over V4L2_MEMORY_DMABUF%s: %s\n",
 	       show.frames, o.display ? ", each shown" : "",
 	       failed ? "FAILED" : cap.ref ? "all equal the MMAP reference" :
 	       "all complete");
@@ -1268,6 +1329,17 @@ int main(int argc, char **argv)
 
 		printf("display: frame %u (buffer %d) is on screen\n", show.frames - 1,
 		       shown);
+		if (o.show_copy) {
+			copy_create(dev, b, cap.size, &copy);
+			kms_import(&k, &cap, &copy, o.fb_offset);
+			kms_show(&k, copy.fb);
+			b = &copy;
+			printf("display: the frame copied into malloc(%zu) at %p (data "
+			       "offset %u) is on screen as a COPY dma-buf, offsets[0] = %u\n",
+			       cap.size, (void *)b->data, b->data_offset,
+			       o.fb_offset == FB_OFFSET_DATA ? b->data_offset : 0);
+			summary_kv("copy_data_offset", "%u", b->data_offset);
+		}
 		if (check_import(dev, &k, &cap, b)) {
 			failed = 1;
 			summary_kv("import_check", "fail");
@@ -1313,7 +1385,13 @@ int main(int argc, char **argv)
 			drmCloseBufferHandle(k.fd, bufs[i].handle);
 		}
 		close(bufs[i].fd);
-		free(bufs[i].data);
+		free(bufs[i].alloc);
+	}
+	if (copy.fd >= 0) {
+		drmModeRmFB(k.fd, copy.fb);
+		drmCloseBufferHandle(k.fd, copy.handle);
+		close(copy.fd);
+		free(copy.alloc);
 	}
 	summary_kv("result", "%s", failed ? "fail" : "pass");
 	printf("result: %s\n", failed ? "FAILED" : "every check passed");

@@ -26,7 +26,7 @@ extern "C" {
 
 /* Version of this header; the shared library's soname is libudmabuf-ext.so.1. */
 #define UDMABUF_EXT_LIB_VERSION_MAJOR	1
-#define UDMABUF_EXT_LIB_VERSION_MINOR	0
+#define UDMABUF_EXT_LIB_VERSION_MINOR	1
 #define UDMABUF_EXT_LIB_VERSION_MICRO	0
 
 /* The device nodes udmabuf_ext_open() tries, in this order. */
@@ -66,20 +66,48 @@ int udmabuf_ext_create_memfd(int dev, int memfd, uint64_t offset,
 /**
  * udmabuf_ext_create_user() - make a dma-buf from a user address range
  * @dev: file descriptor of /dev/udmabuf-ext
- * @ptr: first byte of the range; need not be page aligned
- * @len: length in bytes, > 0; need not be page aligned
+ * @ptr: first byte of the range; page aligned if devices may write it
+ * @len: length in bytes, > 0; @ptr + @len page aligned if devices may write
+ *	it
  * @mode: UDMABUF_EXT_MODE_PIN, _COPY, _MOVE or _AUTO
  * @flags: UDMABUF_EXT_FLAGS_CLOEXEC and/or UDMABUF_EXT_FLAGS_READ_ONLY
  * @out: if not NULL, receives the completed request, notably @out->size
  *	(whole pages spanned) and @out->data_offset (where @ptr's byte lies in
  *	the first page)
  *
- * Return: the new dma-buf file descriptor, or -errno; -ENOTTY on a node
+ * A buffer that devices may write (PIN or MOVE without
+ * UDMABUF_EXT_FLAGS_READ_ONLY) shares whole pages, so the range must start
+ * and end on page boundaries: memory from udmabuf_ext_alloc() does. A
+ * read-only or COPY buffer may start and end anywhere, and AUTO copies a
+ * writable range that is not page aligned.
+ *
+ * Return: the new dma-buf file descriptor, or -errno; -EINVAL for a
+ * writable PIN or MOVE range that is not page aligned; -ENOTTY on a node
  * without the extended ABI.
  */
 int udmabuf_ext_create_user(int dev, const void *ptr, size_t len,
 			    uint32_t mode, uint32_t flags,
 			    struct udmabuf_ext_create *out);
+
+/**
+ * udmabuf_ext_alloc() - allocate memory that devices may write
+ * @size: bytes wanted, > 0
+ * @len_out: if not NULL, receives the length to share: @size rounded up to
+ *	whole pages
+ *
+ * A device writes whole pages. The bytes around a plain malloc() block are
+ * the allocator's (glibc keeps a chunk header in the 16 bytes before a
+ * large block's pointer), so the module refuses a writable PIN or MOVE
+ * range that is not page aligned at both ends, as i915 userptr does. This
+ * allocates heap memory that starts on a page boundary and spans whole
+ * pages (posix_memalign()), for frames a device captures into: pass the
+ * pointer and *@len_out to udmabuf_ext_create_user(). Release it with
+ * free() once no buffer holds it any more.
+ *
+ * Return: the memory, uninitialized as malloc()'s, or NULL with errno set
+ * (EINVAL for a zero @size, ENOMEM).
+ */
+void *udmabuf_ext_alloc(size_t size, size_t *len_out);
 
 /**
  * udmabuf_ext_create_list() - make a dma-buf from a list of ranges

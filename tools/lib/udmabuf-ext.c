@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -108,6 +109,34 @@ UDMABUF_EXT_EXPORT int udmabuf_ext_create_user(int dev, const void *ptr,
 	item.start = (uint64_t)(uintptr_t)ptr;
 	item.size = len;
 	return udmabuf_ext_create_list(dev, &item, 1, mode, flags, out);
+}
+
+UDMABUF_EXT_EXPORT void *udmabuf_ext_alloc(size_t size, size_t *len_out)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len;
+	void *p;
+	int ret;
+
+	if (page <= 0)
+		page = 4096;
+	if (!size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size > SIZE_MAX - (size_t)page + 1) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	len = (size + (size_t)page - 1) & ~((size_t)page - 1);
+	ret = posix_memalign(&p, (size_t)page, len);
+	if (ret) {
+		errno = ret;
+		return NULL;
+	}
+	if (len_out)
+		*len_out = len;
+	return p;
 }
 
 UDMABUF_EXT_EXPORT int udmabuf_ext_info(int dev, int buf_fd,
