@@ -35,19 +35,9 @@ udevd=/lib/systemd/systemd-udevd
 # udevadm refuses to act in a chroot, which the test guest is (tools/vm/init).
 export SYSTEMD_IGNORE_CHROOT=1
 
-echo "TAP version 13"
-echo "1..3"
-n=0
-failed=0
-ok() {	# ok STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=tests/qemu/lib.sh
+. "$top/tests/qemu/lib.sh"
+q_plan 3
 node() {	# node PATH: "owner:group mode" of a device node
 	stat -c '%U:%G %a' "$1" 2>/dev/null || echo "missing"
 }
@@ -55,14 +45,14 @@ node() {	# node PATH: "owner:group mode" of a device node
 for f in "$udevd" "$systemd_rules" "$rule"; do
 	if [ ! -e "$f" ]; then
 		echo "# $f not found (apt-get install udev)"
-		for _ in 1 2 3; do ok 1 setup; done
-		exit 1
+		for _ in 1 2 3; do q_ok 1 setup; done
+		q_exit
 	fi
 done
 
 # 1. The package's rule names /dev/udmabuf-ext only.
 grep -Eq '^[^#]*KERNEL=="udmabuf-ext"' "$rule" && ! grep -Eq '^[^#]*KERNEL=="udmabuf"' "$rule"
-ok $? rule_names_only_udmabuf_ext
+q_ok $? rule_names_only_udmabuf_ext
 
 # What systemd's own rules give the kernel's udmabuf node.
 group=$(sed -n 's/^KERNEL=="udmabuf",.*GROUP="\([^"]*\)".*/\1/p' "$systemd_rules" | head -n 1)
@@ -79,11 +69,11 @@ fi
 echo "# the package's rule: $rule"
 started=0
 if ! pgrep -x systemd-udevd >/dev/null; then
-	"$udevd" --daemon 2>&1 | sed 's/^/# /'
+	"$udevd" --daemon 2>&1 | q_diag
 	started=1
 fi
-udevadm trigger --subsystem-match=misc --action=add 2>&1 | sed 's/^/# /'
-udevadm settle --timeout=60 2>&1 | sed 's/^/# /'
+udevadm trigger --subsystem-match=misc --action=add 2>&1 | q_diag
+udevadm settle --timeout=60 2>&1 | q_diag
 
 # 2. /dev/udmabuf as systemd gives it, whoever serves it.
 got=$(node /dev/udmabuf)
@@ -94,20 +84,19 @@ else
 fi
 echo "# /dev/udmabuf: $got, systemd's default: $want"
 [ "$got" = "$want" ]
-ok $? udmabuf_node_as_systemd_default
+q_ok $? udmabuf_node_as_systemd_default
 
 # 3. /dev/udmabuf-ext: the package's group.
 got=$(node /dev/udmabuf-ext)
 echo "# /dev/udmabuf-ext: $got"
 if getent group udmabuf >/dev/null; then
 	[ "$got" = "root:udmabuf 660" ]
-	ok $? udmabuf_ext_node_in_group_udmabuf
+	q_ok $? udmabuf_ext_node_in_group_udmabuf
 else
-	n=$((n + 1))
-	echo "ok $n udmabuf_ext_node_in_group_udmabuf # SKIP no group udmabuf on this system (the package creates it; make deb-check)"
+	q_skip udmabuf_ext_node_in_group_udmabuf "no group udmabuf on this system (the package creates it; make deb-check)"
 fi
 
 if [ "$started" -eq 1 ]; then
-	udevadm control --exit 2>&1 | sed 's/^/# /'
+	udevadm control --exit 2>&1 | q_diag
 fi
-exit $((failed > 0))
+q_exit
