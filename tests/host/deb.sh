@@ -19,7 +19,7 @@ log=$(mktemp "$repo/build/deb-test.XXXXXX") || exit 1
 trap 'rm -f "$log"' EXIT
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 n=0
 failed=0
 result() {	# result 0|1 NAME
@@ -66,6 +66,18 @@ result $? dev_package
 
 has udmabuf-ext-tools /usr/bin/udmabuf-ext /usr/share/man/man1/udmabuf-ext.1.gz
 result $? tools_package
+
+# The packaged CLI has no RPATH or RUNPATH (Debian policy 10.2; the one of
+# the build tree, build/cli/udmabuf-ext, has one into build/lib).
+x=$(mktemp -d "$repo/build/deb-test.XXXXXX")
+r=1
+if dpkg-deb -x "$deb/udmabuf-ext-tools_${version}_"*.deb "$x" 2>/dev/null &&
+	[ -f "$x/usr/bin/udmabuf-ext" ]; then
+	rp=$(readelf -dW "$x/usr/bin/udmabuf-ext" | grep -E '\((RPATH|RUNPATH)\)')
+	[ -z "$rp" ] && r=0 || echo "# $rp"
+fi
+result $r packaged_cli_has_no_rpath
+rm -rf "$x"
 
 # The library's symbols file matches what it exports (dpkg-gensymbols fails
 # the build on a mismatch; make sure it was used).

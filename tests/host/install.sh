@@ -15,6 +15,9 @@
 #     is clean and documents every exported function;
 #   - PREFIX=/usr puts the udev rule where udev reads packages' rules
 #     (pkg-config udev: /lib/udev/rules.d on Debian 12);
+#   - the CLI of a plain "make" (build/cli/udmabuf-ext) runs as it is,
+#     without LD_LIBRARY_PATH, from any directory (RUNPATH $ORIGIN/../lib),
+#     while the installed one has no RPATH/RUNPATH at all;
 #   - "make uninstall" removes everything again.
 # Prints KTAP; exits 0 iff every check passed.
 
@@ -33,7 +36,7 @@ KDIR=${KDIR:-$(tools/kernels kdir 2>/dev/null || true)}
 kver=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$KDIR/include/generated/utsrelease.h" 2>/dev/null)
 
 echo "TAP version 13"
-echo "1..11"
+echo "1..12"
 n=0
 failed=0
 result() {	# result 0|1 NAME [LOG...]
@@ -153,12 +156,26 @@ else
 fi
 result $bad header_kernel_doc
 
-# 9. the installed CLI runs from the tree
+# 9. the installed CLI runs from the tree, and carries no search path into
+#    the build tree (or anywhere: Debian policy 10.2)
 LD_LIBRARY_PATH=$usr/lib "$usr/bin/udmabuf-ext" --version >"$work/version.log" 2>&1 &&
-	grep -q "udmabuf-ext $(cat VERSION)" "$work/version.log"
-result $? installed_cli_runs "$work/version.log"
+	grep -q "udmabuf-ext $(cat VERSION)" "$work/version.log" &&
+	! readelf -dW "$usr/bin/udmabuf-ext" | grep -E '\((RPATH|RUNPATH)\)' >>"$work/version.log"
+result $? installed_cli_runs_without_rpath "$work/version.log"
 
-# 10. PREFIX=/usr: the udev rule where udev reads packages' rules, .pc with /usr
+# 10. the CLI of a plain "make" runs as it is, from another directory,
+#     without LD_LIBRARY_PATH: its RUNPATH ($ORIGIN/../lib) finds the
+#     library of the tree, build/lib
+# shellcheck disable=SC2016 # $ORIGIN is the dynamic linker's, not the shell's
+make --no-print-directory cli >"$work/cli.log" 2>&1 &&
+	(cd / && env -u LD_LIBRARY_PATH "$repo/build/cli/udmabuf-ext" --version &&
+		env -u LD_LIBRARY_PATH ldd "$repo/build/cli/udmabuf-ext") >>"$work/cli.log" 2>&1 &&
+	grep -q "udmabuf-ext $(cat VERSION)" "$work/cli.log" &&
+	grep -q "libudmabuf-ext.so.1 => $repo/build/cli/../lib/libudmabuf-ext.so.1" "$work/cli.log" &&
+	readelf -dW build/cli/udmabuf-ext | grep '(RUNPATH)' | grep -qF '[$ORIGIN/../lib]'
+result $? build_tree_cli_runs_in_place "$work/cli.log"
+
+# 11. PREFIX=/usr: the udev rule where udev reads packages' rules, .pc with /usr
 udevdir=$(pkg-config --variable=udevdir udev 2>/dev/null)
 make --no-print-directory install-user DESTDIR="$work/usr-root" PREFIX=/usr \
 	>"$work/install-usr.log" 2>&1 &&
@@ -169,7 +186,7 @@ result $? prefix_usr_layout "$work/install-usr.log"
 # Leave build/lib's .pc for the default prefix again.
 make --no-print-directory lib >/dev/null 2>&1
 
-# 11. uninstall leaves nothing (but directories)
+# 12. uninstall leaves nothing (but directories)
 make --no-print-directory uninstall DESTDIR="$root" KDIR="$KDIR" >"$work/uninstall.log" 2>&1
 r=$?
 left=$(cd "$root" && find . ! -type d | sort)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Helpers shared by the demo programs (tools/demo/) and the demo tests
- * (tests/demo_*.c): V4L2 plumbing, the format table between V4L2 and DRM
- * fourccs, PPM files, frame comparison and CPU clocks.
+ * Helpers shared by the demo programs (tools/demo/), the demo tests
+ * (tests/demo_*.c) and the QEMU client test (tests/qemu/): V4L2 plumbing,
+ * the format table between V4L2 and DRM fourccs, picking a KMS output, PPM
+ * files, frame comparison and CPU clocks.
  *
  * Header-only (static inline), so each program takes what it uses. Every
  * function that can fail returns 0 or a negative errno.
@@ -26,6 +27,7 @@
 #include <sys/resource.h>
 #include <linux/videodev2.h>
 #include <drm_fourcc.h>
+#include <xf86drmMode.h>
 
 #include "ub-media.h"
 
@@ -114,6 +116,73 @@ static inline void demo_pixel_rgb(const struct demo_format *fmt,
 	rgb[0] = p[fmt->r];
 	rgb[1] = p[fmt->g];
 	rgb[2] = p[fmt->b];
+}
+
+/* ---- KMS --------------------------------------------------------------- */
+
+/*
+ * Find a connected output of the KMS device @fd with a (progressive) @w x @h
+ * mode: its mode, connector and a CRTC for it (the connector's current one,
+ * else the first its encoders can use). Returns false if there is none.
+ */
+static inline bool demo_kms_pick(int fd, unsigned int w, unsigned int h,
+				 drmModeModeInfo *mode, uint32_t *conn_id,
+				 uint32_t *crtc_id)
+{
+	drmModeRes *res = drmModeGetResources(fd);
+	bool found = false;
+	int i, j;
+
+	if (!res)
+		return false;
+	for (i = 0; i < res->count_connectors && !found; i++) {
+		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+		drmModeEncoder *e;
+
+		if (!c)
+			continue;
+		if (c->connection != DRM_MODE_CONNECTED) {
+			drmModeFreeConnector(c);
+			continue;
+		}
+		for (j = 0; j < c->count_modes; j++) {
+			if (c->modes[j].hdisplay == w && c->modes[j].vdisplay == h &&
+			    !(c->modes[j].flags & DRM_MODE_FLAG_INTERLACE)) {
+				*mode = c->modes[j];
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			drmModeFreeConnector(c);
+			continue;
+		}
+		*conn_id = c->connector_id;
+		*crtc_id = 0;
+		e = c->encoder_id ? drmModeGetEncoder(fd, c->encoder_id) : NULL;
+		if (e && e->crtc_id)
+			*crtc_id = e->crtc_id;
+		drmModeFreeEncoder(e);
+		for (j = 0; !*crtc_id && j < c->count_encoders; j++) {
+			int m;
+
+			e = drmModeGetEncoder(fd, c->encoders[j]);
+			if (!e)
+				continue;
+			for (m = 0; m < res->count_crtcs; m++) {
+				if (e->possible_crtcs & (1u << m)) {
+					*crtc_id = res->crtcs[m];
+					break;
+				}
+			}
+			drmModeFreeEncoder(e);
+		}
+		if (!*crtc_id)
+			found = false;
+		drmModeFreeConnector(c);
+	}
+	drmModeFreeResources(res);
+	return found;
 }
 
 /* ---- PPM (binary P6, maxval 255) --------------------------------------- */

@@ -512,61 +512,7 @@ static int check_frame(const struct capture *cap, const struct buf *b,
 
 static bool kms_pick(struct kms *k, unsigned int w, unsigned int h)
 {
-	drmModeRes *res = drmModeGetResources(k->fd);
-	bool found = false;
-	int i, j;
-
-	if (!res)
-		return false;
-	for (i = 0; i < res->count_connectors && !found; i++) {
-		drmModeConnector *c = drmModeGetConnector(k->fd, res->connectors[i]);
-		drmModeEncoder *e;
-
-		if (!c)
-			continue;
-		if (c->connection != DRM_MODE_CONNECTED) {
-			drmModeFreeConnector(c);
-			continue;
-		}
-		for (j = 0; j < c->count_modes; j++) {
-			if (c->modes[j].hdisplay == w && c->modes[j].vdisplay == h &&
-			    !(c->modes[j].flags & DRM_MODE_FLAG_INTERLACE)) {
-				k->mode = c->modes[j];
-				found = true;
-				break;
-			}
-		}
-		if (!found) {
-			drmModeFreeConnector(c);
-			continue;
-		}
-		k->conn_id = c->connector_id;
-		/* The connector's current CRTC, else the first it can use. */
-		k->crtc_id = 0;
-		e = c->encoder_id ? drmModeGetEncoder(k->fd, c->encoder_id) : NULL;
-		if (e && e->crtc_id)
-			k->crtc_id = e->crtc_id;
-		drmModeFreeEncoder(e);
-		for (j = 0; !k->crtc_id && j < c->count_encoders; j++) {
-			int m;
-
-			e = drmModeGetEncoder(k->fd, c->encoders[j]);
-			if (!e)
-				continue;
-			for (m = 0; m < res->count_crtcs; m++) {
-				if (e->possible_crtcs & (1u << m)) {
-					k->crtc_id = res->crtcs[m];
-					break;
-				}
-			}
-			drmModeFreeEncoder(e);
-		}
-		if (!k->crtc_id)
-			found = false;
-		drmModeFreeConnector(c);
-	}
-	drmModeFreeResources(res);
-	return found;
+	return demo_kms_pick(k->fd, w, h, &k->mode, &k->conn_id, &k->crtc_id);
 }
 
 /* Does the primary plane of our CRTC scan out @drm_fourcc? */
