@@ -286,9 +286,19 @@ static const struct pair pairs[] = {
 	{ "create", "pin_ro", "pin", "create_ns" },
 	{ "create", "copy", "memcpy", "first_map_ns" },
 	{ "create", "memfd", "memfd_up", "create_ns" },
+	{ "create", "memfd", "memfd_up", "map_ns" },
 	{ "create", "memfd", "memfd_up", "first_map_ns" },
+	{ "create", "memfd", "memfd_up", "cpu_ns" },
+	{ "create", "memfd", "memfd_up", "use_ns" },
 	{ "create", "memfd", "memfd_up", "release_ns" },
 	{ "create", "memfd", "memfd_up", "cycle_ns" },
+	{ "create", "memfd", "memfd_kernel", "create_ns" },
+	{ "create", "memfd", "memfd_kernel", "map_ns" },
+	{ "create", "memfd", "memfd_kernel", "first_map_ns" },
+	{ "create", "memfd", "memfd_kernel", "cpu_ns" },
+	{ "create", "memfd", "memfd_kernel", "use_ns" },
+	{ "create", "memfd", "memfd_kernel", "release_ns" },
+	{ "create", "memfd", "memfd_kernel", "cycle_ns" },
 	{ "v4l2", "dmabuf", "mmap", "cpu_ns_per_frame" },
 	{ "v4l2", "dmabuf", "mmap_memcpy", "cpu_ns_per_frame" },
 	{ "v4l2", "dmabuf", "userptr", "cpu_ns_per_frame" },
@@ -376,14 +386,29 @@ static int write_csv(const char *path)
 
 static const char * const backings[] = { "4k", "4kfrag", "thp", "hugetlb" };
 static const char * const methods[] = {
-	"pin", "pin_ro", "move", "copy", "memfd", "memfd_up", "memcpy",
-	"memcpy_rep",
+	"pin", "pin_ro", "move", "copy", "memfd", "memfd_up", "memfd_kernel",
+	"memcpy", "memcpy_rep",
 };
 static const char * const method_label[] = {
 	"PIN", "PIN READ_ONLY (create only)", "MOVE", "COPY (in-kernel copy)",
-	"memfd, udmabuf-ext", "memfd, upstream 6.1", "userspace memcpy",
-	"userspace rep movsq",
+	"memfd, udmabuf-ext", "memfd, upstream 6.1", "memfd, in-kernel udmabuf",
+	"userspace memcpy", "userspace rep movsq",
 };
+
+/* The udmabuf the memfd path is compared with on @b: the kernel's own, upstream 6.1's, or NULL. */
+static const char *memfd_ref(const char *b)
+{
+	if (have("create", b, "memfd_kernel"))
+		return "memfd_kernel";
+	if (have("create", b, "memfd_up"))
+		return "memfd_up";
+	return NULL;
+}
+
+static const char *ref_label(const char *ref)
+{
+	return !strcmp(ref, "memfd_kernel") ? "the in-kernel udmabuf" : "upstream 6.1";
+}
 
 static char outdir[4096];
 static const char *label = "TCG guest time";
@@ -438,6 +463,62 @@ static const char empty_panel[] =
 	"plot -1 notitle\n"
 	"unset label 99\nset autoscale x\nset autoscale y\n";
 
+/* The operations the memfd path is compared in, with its reference udmabuf. */
+static const struct {
+	const char *metric, *label, *head;
+} memfd_ops[] = {
+	{ "create_ns", "create", "create" },
+	{ "map_ns", "first importer map (vgem PRIME import)", "first map" },
+	{ "cpu_ns", "CPU access (mmap, sync, a load per page)", "CPU access" },
+	{ "use_ns", "create + first map + CPU access", "create + map + CPU" },
+};
+
+/*
+ * @png: the memfd path's speedup over @ref per operation, one panel per
+ * backing measured with both.
+ */
+static void gp_vs_ref(FILE *gp, const char *ref, const char *png)
+{
+	unsigned int b, k;
+	int n = 0;
+
+	for (b = 0; b < ARRAY_SIZE(backings); b++)
+		if (have("create", backings[b], "memfd") && have("create", backings[b], ref))
+			n++;
+	if (!n)
+		return;
+	fprintf(gp, "set terminal pngcairo size %d,460 font 'sans,8' noenhanced\n"
+		"set output '%s'\nset multiplot layout 1,%d title "
+		"'memfd path, speedup over %s = its time / udmabuf-ext''s, per rep: median, bars min..max; %s'\n",
+		n > 2 ? 1600 : 900, png, n, ref_label(ref), label);
+	n = 0;
+	for (b = 0; b < ARRAY_SIZE(backings); b++) {
+		char panel[128];
+		bool any = false;
+
+		if (!have("create", backings[b], "memfd") || !have("create", backings[b], ref))
+			continue;
+		snprintf(panel, sizeof(panel), "%s backing", backings[b]);
+		gp_panel_begin(gp, panel, "speedup (x)", true, n++ == 0);
+		for (k = 0; k < ARRAY_SIZE(memfd_ops); k++) {
+			char name[96];
+
+			snprintf(name, sizeof(name), "vs-%s-%s-%s", ref, backings[b],
+				 memfd_ops[k].metric);
+			if (!write_series(name, backings[b], "memfd", ref,
+					  memfd_ops[k].metric, 1))
+				continue;
+			fprintf(gp, "%s 'plot/%s.dat' using 1:2:3:4 with yerrorlines ls %u title '%s'",
+				any ? ", \\\n     " : "plot ", name, 21 + k,
+				memfd_ops[k].label);
+			any = true;
+		}
+		fprintf(gp, "%s1 with lines dt 2 lc 'black' notitle, 10 with lines dt 3 lc 'red' notitle\n",
+			any ? ", \\\n     " : "plot ");
+	}
+	fprintf(gp, "unset multiplot\nset terminal pngcairo size 1600,460 font 'sans,8' noenhanced\n");
+}
+
 static int write_plots(void)
 {
 	char path[4200];
@@ -470,11 +551,18 @@ static int write_plots(void)
 "set style line 4 lc rgb '#1f77b4' pt 5 lw 1.5\n"
 "set style line 5 lc rgb '#2ca02c' pt 13 lw 1.5\n"
 "set style line 6 lc rgb '#8c564b' pt 12 lw 1.5\n"
-"set style line 7 lc rgb '#000000' pt 2 lw 1\n"
-"set style line 8 lc rgb '#7f7f7f' pt 3 lw 1 dt 3\n"
+"set style line 7 lc rgb '#ff7f0e' pt 11 lw 1.5\n"
+"set style line 8 lc rgb '#000000' pt 2 lw 1\n"
+"set style line 9 lc rgb '#7f7f7f' pt 3 lw 1 dt 3\n"
 "set style line 11 lc rgb '#1f77b4' pt 5 lw 1.5\n"
 "set style line 12 lc rgb '#000000' pt 2 lw 1.5\n"
-"set style line 13 lc rgb '#2ca02c' pt 13 lw 1.5\n", outdir);
+"set style line 13 lc rgb '#2ca02c' pt 13 lw 1.5\n"
+"set style line 14 lc rgb '#ff7f0e' pt 11 lw 1.5\n"
+"# the operations of the memfd comparisons\n"
+"set style line 21 lc rgb '#1f77b4' pt 5 lw 1.5\n"
+"set style line 22 lc rgb '#2ca02c' pt 13 lw 1.5\n"
+"set style line 23 lc rgb '#d62728' pt 7 lw 1.5\n"
+"set style line 24 lc rgb '#000000' pt 2 lw 2\n", outdir);
 
 	/* 1. create-to-first-map latency, one panel per backing. */
 	fprintf(gp, "set output 'first_map.png'\nset multiplot layout 1,4 title "
@@ -513,6 +601,7 @@ static int write_plots(void)
 			{ "pin", "copy", "PIN vs COPY" },
 			{ "pin", "memcpy", "PIN vs userspace memcpy" },
 			{ "memfd", "memfd_up", "memfd vs upstream 6.1" },
+			{ "memfd", "memfd_kernel", "memfd vs the in-kernel udmabuf" },
 		};
 		unsigned int k;
 		char panel[128];
@@ -536,6 +625,10 @@ static int write_plots(void)
 			any ? ", \\\n     " : "plot ");
 	}
 	fprintf(gp, "unset multiplot\n");
+
+	/* The memfd path against its reference, per operation. */
+	gp_vs_ref(gp, "memfd_kernel", "vs-kernel.png");
+	gp_vs_ref(gp, "memfd_up", "vs-upstream.png");
 
 	/* 3. release latency. */
 	fprintf(gp, "set output 'release.png'\nset multiplot layout 1,4 title "
@@ -723,12 +816,12 @@ static const char *verdict(bool ok)
 static void md_latency_table(const char *b)
 {
 	static const char * const cols[] = {
-		"pin", "pin_ro", "move", "copy", "memfd", "memfd_up", "memcpy",
-		"memcpy_rep",
+		"pin", "pin_ro", "move", "copy", "memfd", "memfd_up",
+		"memfd_kernel", "memcpy", "memcpy_rep",
 	};
 	static const char * const heads[] = {
 		"PIN", "PIN RO¹", "MOVE", "COPY", "memfd", "memfd upstream",
-		"memcpy²", "rep movsq²",
+		"memfd, kernel's own", "memcpy²", "rep movsq²",
 	};
 	unsigned int c;
 	int i;
@@ -764,7 +857,9 @@ static void md_release_table(const char *b)
 {
 	static const char * const cols[] = {
 		"pin", "pin_ro", "move", "copy", "memfd", "memfd_up",
+		"memfd_kernel",
 	};
+	const char *ref = memfd_ref(b);
 	unsigned int c;
 	int i;
 
@@ -772,7 +867,7 @@ static void md_release_table(const char *b)
 	for (c = 0; c < ARRAY_SIZE(cols); c++)
 		if (have("create", b, cols[c]))
 			mdf(" %s |", cols[c]);
-	mdf(" memfd vs upstream |\n|---:|");
+	mdf(" memfd vs %s |\n|---:|", ref ? ref_label(ref) : "–");
 	for (c = 0; c < ARRAY_SIZE(cols); c++)
 		if (have("create", b, cols[c]))
 			mdf("---:|");
@@ -789,7 +884,8 @@ static void md_release_table(const char *b)
 			else
 				mdf(" – |");
 		}
-		speedup("create", b, sizes[i], "memfd", "memfd_up", "release_ns", &s);
+		if (!ref || !speedup("create", b, sizes[i], "memfd", ref, "release_ns", &s))
+			memset(&s, 0, sizeof(s));
 		mdf(" %s |\n", ratio_str(&s));
 	}
 }
@@ -803,6 +899,8 @@ static void md_speedup_table(const char *b)
 		{ "move", "copy", "first_map_ns", "MOVE vs COPY" },
 		{ "memfd", "memfd_up", "first_map_ns", "memfd vs upstream" },
 		{ "memfd", "memfd_up", "cycle_ns", "memfd vs upstream, create+map+release" },
+		{ "memfd", "memfd_kernel", "first_map_ns", "memfd vs kernel's own" },
+		{ "memfd", "memfd_kernel", "cycle_ns", "memfd vs kernel's own, create+map+release" },
 	};
 	unsigned int c;
 	int i;
@@ -827,6 +925,49 @@ static void md_speedup_table(const char *b)
 			speedup("create", b, sizes[i], cols[c].m, cols[c].base,
 				cols[c].metric, &s);
 			mdf(" %s |", ratio_str(&s));
+		}
+		mdf("\n");
+	}
+}
+
+/*
+ * The memfd path against its reference udmabuf on @b, per operation: both
+ * medians and the per-rep speedup.
+ */
+static void md_memfd_ref_table(const char *b)
+{
+	const char *ref = memfd_ref(b);
+	unsigned int k;
+	int i;
+
+	if (!ref || !have("create", b, "memfd"))
+		return;
+	mdf("\n### memfd path: udmabuf-ext vs %s (median; speedup = %s ÷ udmabuf-ext per rep, median (min–max))\n\n| size |",
+	    !strcmp(ref, "memfd_kernel") ? "the kernel's own udmabuf" : "upstream 6.1",
+	    !strcmp(ref, "memfd_kernel") ? "kernel's" : "upstream's");
+	for (k = 0; k < ARRAY_SIZE(memfd_ops); k++)
+		mdf(" %s: ext | ref | speedup |", memfd_ops[k].head);
+	mdf("\n|---:|");
+	for (k = 0; k < ARRAY_SIZE(memfd_ops); k++)
+		mdf("---:|---:|---:|");
+	mdf("\n");
+	for (i = 0; i < nr_sizes; i++) {
+		mdf("| %s |", size_str(sizes[i]));
+		for (k = 0; k < ARRAY_SIZE(memfd_ops); k++) {
+			struct stats e, r, sp;
+
+			if (get("create", b, sizes[i], "memfd", memfd_ops[k].metric, &e))
+				mdf(" %s |", time_str(e.median));
+			else
+				mdf(" – |");
+			if (get("create", b, sizes[i], ref, memfd_ops[k].metric, &r))
+				mdf(" %s |", time_str(r.median));
+			else
+				mdf(" – |");
+			if (!speedup("create", b, sizes[i], "memfd", ref,
+				     memfd_ops[k].metric, &sp))
+				memset(&sp, 0, sizeof(sp));
+			mdf(" %s |", ratio_str(&sp));
 		}
 		mdf("\n");
 	}
@@ -876,6 +1017,92 @@ static int largest(const char *b, const char *m, const char *metric)
 	return -1;
 }
 
+/*
+ * The lowest median speedup of the memfd path over @ref on @b for @metric,
+ * over the sizes from @from on: its value (NAN without data) and *@at.
+ */
+static double memfd_worst(const char *b, const char *ref, const char *metric,
+			  uint64_t from, uint64_t *at)
+{
+	double worst = NAN;
+	int i;
+
+	for (i = 0; i < nr_sizes; i++) {
+		double r;
+
+		if (sizes[i] < from)
+			continue;
+		r = sp_median(b, sizes[i], "memfd", ref, metric);
+		if (!isnan(r) && (isnan(worst) || r < worst)) {
+			worst = r;
+			*at = sizes[i];
+		}
+	}
+	return worst;
+}
+
+/*
+ * Issue 13's goals for the memfd path against the kernel's own udmabuf
+ * (6.12): at least 1.0x at every size and backing, at least 10x on THP and
+ * hugetlb from 64 MiB; for each operation and for all three together.
+ */
+static void md_goals_kernel(void)
+{
+	static const struct {
+		const char *what;
+		double goal;
+		uint64_t from;
+		bool huge_only;
+	} goals[] = {
+		{ "≥ 1× at every size", 1, 0, false },
+		{ "≥ 10× from 64 MiB", 10, 64ull << 20, true },
+	};
+	bool head = false, all_ok = true, any = false;
+	unsigned int g, b, k;
+
+	for (g = 0; g < ARRAY_SIZE(goals); g++) {
+		for (b = 0; b < ARRAY_SIZE(backings); b++) {
+			if (goals[g].huge_only && b < 2)
+				continue;
+			if (!have("create", backings[b], "memfd") ||
+			    !have("create", backings[b], "memfd_kernel"))
+				continue;
+			if (!head) {
+				mdf("- memfd path (UDMABUF_CREATE on /dev/udmabuf-ext) against the "
+				    "kernel's own udmabuf, in the same guest: the lowest median "
+				    "speedup per operation, and where.\n\n| goal | backing |");
+				for (k = 0; k < ARRAY_SIZE(memfd_ops); k++)
+					mdf(" %s |", memfd_ops[k].head);
+				mdf("\n|---|---|");
+				for (k = 0; k < ARRAY_SIZE(memfd_ops); k++)
+					mdf("---|");
+				mdf("\n");
+				head = true;
+			}
+			mdf("| %s | %s |", goals[g].what, backings[b]);
+			for (k = 0; k < ARRAY_SIZE(memfd_ops); k++) {
+				uint64_t at = 0;
+				double w = memfd_worst(backings[b], "memfd_kernel",
+						       memfd_ops[k].metric,
+						       goals[g].from, &at);
+
+				if (isnan(w)) {
+					mdf(" not measured |");
+					continue;
+				}
+				mdf(" %s: %.3g× at %s |", verdict(w >= goals[g].goal),
+				    w, size_str(at));
+				all_ok &= w >= goals[g].goal;
+				any = true;
+			}
+			mdf("\n");
+		}
+	}
+	if (head)
+		mdf("\n- memfd path against the kernel's own udmabuf, every goal above: %s.\n",
+		    any ? verdict(all_ok) : "not measured");
+}
+
 static void md_goals(void)
 {
 	double worst;
@@ -886,6 +1113,7 @@ static void md_goals(void)
 	mdf("\n## Goals\n\n"
 	    "Speedups are per-rep ratios (alternative ÷ udmabuf-ext, same rep, same guest), "
 	    "given as median (min–max).\n\n");
+	md_goals_kernel();
 
 	/* G1a: memfd vs upstream on 4 KiB pages. */
 	for (b = 0; b < 2; b++) {
@@ -1131,7 +1359,7 @@ static int write_md(const char *path, const char *title)
 		return -1;
 	}
 	collect_sizes("create");
-	mdf("# %s\n\nGenerated by tools/bench/run from build/bench/samples.csv; "
+	mdf("# %s\n\nGenerated by tools/bench/run from the samples.csv next to this file; "
 	    "every time is from the QEMU/TCG guest, so compare within a row, "
 	    "not with native hardware.\n", title);
 	md_goals();
@@ -1143,6 +1371,7 @@ static int write_md(const char *path, const char *title)
 		md_latency_table(backings[b]);
 		mdf("\n### speedups, create + first map: alternative ÷ udmabuf-ext, median (min–max)\n");
 		md_speedup_table(backings[b]);
+		md_memfd_ref_table(backings[b]);
 		mdf("\n### release (median)\n");
 		md_release_table(backings[b]);
 	}
@@ -1154,6 +1383,139 @@ static int write_md(const char *path, const char *title)
 	md_meta_table();
 	md_v4l2();
 	md_errors();
+	return fclose(md);
+}
+
+/* ---- compare.md: this run against a baseline run ----------------------- */
+
+static struct rec *base_recs;
+static size_t nr_base_recs;
+
+/* get() on the baseline's samples. */
+static bool get_base(const char *g, const char *b, uint64_t size,
+		     const char *m, const char *metric, struct stats *s)
+{
+	struct rec *r = recs;
+	size_t n = nr_recs;
+	bool ok;
+
+	recs = base_recs;
+	nr_recs = nr_base_recs;
+	ok = get(g, b, size, m, metric, s);
+	recs = r;
+	nr_recs = n;
+	return ok;
+}
+
+/* The smallest difference that counts: 1 %, or the runs' own spread. */
+#define NOISE_FLOOR	0.01
+
+/*
+ * One (backing, size, method, metric) in both runs: the ratio of the
+ * medians, baseline ÷ this run (above 1: this run is faster), and the noise,
+ * the larger relative interquartile range of the two.
+ */
+static bool compare_one(const char *b, uint64_t size, const char *m,
+			const char *metric, struct stats *old, struct stats *cur,
+			double *ratio, double *noise)
+{
+	if (!get_base("create", b, size, m, metric, old) ||
+	    !get("create", b, size, m, metric, cur) || cur->median <= 0 ||
+	    old->median <= 0)
+		return false;
+	*ratio = old->median / cur->median;
+	*noise = fmax(NOISE_FLOOR, fmax((old->p75 - old->p25) / old->median,
+					(cur->p75 - cur->p25) / cur->median));
+	return true;
+}
+
+static const char *change_str(double ratio, double noise)
+{
+	if (ratio < 1 - noise)
+		return "slower";
+	if (ratio > 1 + noise)
+		return "faster";
+	return "same";
+}
+
+static int write_compare(const char *dir, const char *base_path)
+{
+	static const char * const metrics[] = {
+		"create_ns", "map_ns", "first_map_ns", "cpu_ns", "release_ns",
+	};
+	char path[4200];
+	unsigned int b, m, k;
+	FILE *csv;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/compare.csv", dir);
+	csv = fopen(path, "w");
+	if (!csv) {
+		perror(path);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/compare.md", dir);
+	md = fopen(path, "w");
+	if (!md) {
+		perror(path);
+		fclose(csv);
+		return -1;
+	}
+	collect_sizes("create");
+	fprintf(csv, "backing,size,method,metric,n_base,median_base,n,median,ratio,noise,change\n");
+	mdf("# This run against a baseline run\n\nBaseline: `%s`. Ratio = the baseline's "
+	    "median ÷ this run's (above 1: this run is faster). Noise = the larger "
+	    "interquartile range of the two runs relative to its median, at least %.0f %%; "
+	    "a ratio further from 1 than the noise is a change (\"slower\", \"faster\").\n\n"
+	    "## Summary per backing, method and metric, over the sizes\n\n"
+	    "| backing | method | metric | sizes | lowest ratio | highest ratio | geometric mean | slower beyond noise |\n"
+	    "|---|---|---|---:|---|---|---:|---|\n", base_path, NOISE_FLOOR * 100);
+	for (b = 0; b < ARRAY_SIZE(backings); b++) {
+		for (m = 0; m < ARRAY_SIZE(methods); m++) {
+			for (k = 0; k < ARRAY_SIZE(metrics); k++) {
+				double lo = INFINITY, hi = 0, lsum = 0, r, nz;
+				uint64_t lo_at = 0, hi_at = 0;
+				char slower[512] = "";
+				size_t sl = 0;
+				int n = 0;
+				struct stats o, c;
+
+				for (i = 0; i < nr_sizes; i++) {
+					if (!compare_one(backings[b], sizes[i], methods[m],
+							 metrics[k], &o, &c, &r, &nz))
+						continue;
+					fprintf(csv, "%s,%llu,%s,%s,%d,%.6g,%d,%.6g,%.4f,%.4f,%s\n",
+						backings[b], (unsigned long long)sizes[i],
+						methods[m], metrics[k], o.n, o.median, c.n,
+						c.median, r, nz, change_str(r, nz));
+					n++;
+					lsum += log(r);
+					if (r < lo) {
+						lo = r;
+						lo_at = sizes[i];
+					}
+					if (r > hi) {
+						hi = r;
+						hi_at = sizes[i];
+					}
+					if (!strcmp(change_str(r, nz), "slower") &&
+					    sl < sizeof(slower) - 40)
+						sl += snprintf(slower + sl, sizeof(slower) - sl,
+							       "%s%s (%.3g, noise %.2g)",
+							       sl ? ", " : "", size_str(sizes[i]),
+							       r, nz);
+				}
+				if (!n)
+					continue;
+				mdf("| %s | %s | %s | %d | %.3g at %s | %.3g at %s | %.3g | %s |\n",
+				    backings[b], methods[m], metrics[k], n, lo,
+				    size_str(lo_at), hi, size_str(hi_at),
+				    exp(lsum / n), sl ? slower : "none");
+			}
+		}
+	}
+	mdf("\nEvery value: `compare.csv` next to this file.\n");
+	fclose(csv);
 	return fclose(md);
 }
 
@@ -1169,6 +1531,9 @@ static void usage(FILE *f)
 "  -t, --title TEXT    the report's title\n"
 "  -l, --label TEXT    what the times are, for the plots (default: TCG guest\n"
 "                      time)\n"
+"  -b, --baseline FILE also compare with the samples of an earlier run with\n"
+"                      the same settings (another module, say): OUTDIR/\n"
+"                      compare.md and compare.csv\n"
 "  -h, --help          this help\n");
 }
 
@@ -1178,15 +1543,16 @@ int main(int argc, char **argv)
 		{ "outdir", required_argument, NULL, 'o' },
 		{ "title", required_argument, NULL, 't' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "baseline", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *title = "udmabuf-ext benchmark results";
+	const char *title = "udmabuf-ext benchmark results", *baseline = NULL;
 	char path[4200];
 	int c;
 
 	outdir[0] = 0;
-	while ((c = getopt_long(argc, argv, "o:t:l:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:t:l:b:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			snprintf(outdir, sizeof(outdir), "%s", optarg);
@@ -1196,6 +1562,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			label = optarg;
+			break;
+		case 'b':
+			baseline = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1219,6 +1588,14 @@ int main(int argc, char **argv)
 		else
 			snprintf(outdir, sizeof(outdir), ".");
 	}
+	if (baseline) {
+		if (load(baseline))
+			return 1;
+		base_recs = recs;
+		nr_base_recs = nr_recs;
+		recs = NULL;
+		nr_recs = cap_recs = 0;
+	}
 	if (load(argv[optind]))
 		return 1;
 	if (!nr_recs) {
@@ -1233,6 +1610,8 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(path, sizeof(path), "%s/results.md", outdir);
 	if (write_md(path, title))
+		return 1;
+	if (baseline && write_compare(outdir, baseline))
 		return 1;
 	return 0;
 }

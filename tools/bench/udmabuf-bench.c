@@ -8,6 +8,10 @@
  *   map        an importer's first map_dma_buf: PRIME import into vgem, which
  *              in 6.1 attaches and maps the attachment (DMA_BIDIRECTIONAL)
  *              at import time,
+ *   cpu        (memfd methods only) CPU access through the dma-buf's own
+ *              mmap, as an application reads a buffer: mmap, SYNC_START,
+ *              one load from every page (checked against the memfd), SYNC_END,
+ *              munmap,
  *   release    close of the fd and of the GEM handle: the importer unmaps and
  *              detaches, the exporter's release op runs,
  * in nanoseconds of CLOCK_MONOTONIC. Methods:
@@ -16,8 +20,12 @@
  *              read-only buffer refuses: create and release only)
  *   move       MOVE (private anonymous memory only: not on hugetlb)
  *   copy       COPY: the in-kernel "just copy it" into kernel-owned pages
- *   memfd      UDMABUF_CREATE on /dev/udmabuf (udmabuf-ext's drop-in ABI)
- *   memfd_up   UDMABUF_CREATE on /dev/udmabuf-upstream (6.1's algorithm)
+ *   memfd      UDMABUF_CREATE on /dev/udmabuf-ext (udmabuf-ext's memfd ABI,
+ *              the same code as its drop-in /dev/udmabuf on 6.1)
+ *   memfd_up   UDMABUF_CREATE on /dev/udmabuf-upstream (6.1's algorithm,
+ *              built as a module by tools/bench/upstream-build)
+ *   memfd_kernel UDMABUF_CREATE on the kernel's own /dev/udmabuf, where it
+ *              has one (6.12: built in, memfd_pin_folios())
  *   memcpy     plain userspace memcpy of the same bytes into a faulted-in
  *              buffer (a reference line; "create" is the memcpy)
  *   memcpy_rep the same copy with rep movsq, the instruction the guest
@@ -51,8 +59,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 #include <xf86drm.h>
 
@@ -62,8 +72,10 @@
 #define PAGE_SZ		4096UL
 #define HPAGE_SZ	(2UL << 20)
 #define DEV_EXT		"/dev/udmabuf-ext"
-#define DEV_DROPIN	"/dev/udmabuf"
+#define DEV_KERNEL	"/dev/udmabuf"
 #define DEV_UPSTREAM	"/dev/udmabuf-upstream"
+/* Present iff /dev/udmabuf is the kernel's own driver (module "udmabuf"). */
+#define KERNEL_LIMIT	"/sys/module/udmabuf/parameters/size_limit_mb"
 #define SHMEM_THP	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 #define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
 
@@ -207,13 +219,14 @@ static void size_name(uint64_t s, char *buf, size_t len)
 /* ---- the methods ------------------------------------------------------- */
 
 enum method {
-	M_PIN, M_PIN_RO, M_MOVE, M_COPY, M_MEMFD, M_MEMFD_UP, M_MEMCPY,
-	M_MEMCPY_REP, NR_METHODS
+	M_PIN, M_PIN_RO, M_MOVE, M_COPY, M_MEMFD, M_MEMFD_UP, M_MEMFD_KERNEL,
+	M_MEMCPY, M_MEMCPY_REP, NR_METHODS
 };
 
 static const char * const method_name[NR_METHODS] = {
 	[M_PIN] = "pin", [M_PIN_RO] = "pin_ro", [M_MOVE] = "move",
 	[M_COPY] = "copy", [M_MEMFD] = "memfd", [M_MEMFD_UP] = "memfd_up",
+	[M_MEMFD_KERNEL] = "memfd_kernel",
 	[M_MEMCPY] = "memcpy", [M_MEMCPY_REP] = "memcpy_rep",
 };
 
@@ -226,7 +239,7 @@ static const char * const backing_name[NR_BACKINGS] = {
 
 struct env {
 	int ext;	/* /dev/udmabuf-ext */
-	int dropin;	/* /dev/udmabuf (ours), or -1 */
+	int kern;	/* the kernel's own /dev/udmabuf, or -1 */
 	int up;		/* /dev/udmabuf-upstream, or -1 */
 	int drm;	/* vgem card, or -1 */
 };
@@ -399,8 +412,8 @@ fail:
 }
 
 struct sample {
-	uint64_t create, map, release;
-	bool mapped;
+	uint64_t create, map, cpu, release;
+	bool mapped, accessed;
 	bool have_info;
 	struct udmabuf_ext_info info;
 };
@@ -438,13 +451,51 @@ static bool method_applies(enum method m, enum backing b, const struct env *e)
 	switch (m) {
 	case M_MOVE:
 		return b != B_HUGETLB;	/* private anonymous memory only */
-	case M_MEMFD:
-		return e->dropin >= 0;
 	case M_MEMFD_UP:
 		return e->up >= 0;
+	case M_MEMFD_KERNEL:
+		return e->kern >= 0;
 	default:
 		return true;
 	}
+}
+
+static bool is_memfd_method(enum method m)
+{
+	return m == M_MEMFD || m == M_MEMFD_UP || m == M_MEMFD_KERNEL;
+}
+
+/*
+ * CPU access to dma-buf @fd of @s's memfd through the dma-buf's own mmap,
+ * as an application reads a buffer: mmap, DMA_BUF_IOCTL_SYNC START, one
+ * load from every page, SYNC END, munmap. Every page must show the bytes
+ * of the memfd (all alike: each method fills the whole range), or -EIO.
+ */
+static int cpu_access(int fd, const struct src *s, uint64_t *ns)
+{
+	struct dma_buf_sync sync = {
+		.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+	};
+	const uint8_t want = s->mfd_map[0];
+	const volatile uint8_t *p;
+	uint64_t t0 = now_ns();
+	unsigned int bad = 0;
+	size_t off;
+	int ret = 0;
+
+	p = mmap(NULL, s->size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync))
+		ret = -errno;
+	for (off = 0; off < s->size; off += PAGE_SZ)
+		bad |= p[off] ^ want;
+	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+	if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) && !ret)
+		ret = -errno;
+	munmap((void *)p, s->size);
+	*ns = now_ns() - t0;
+	return ret ? ret : bad ? -EIO : 0;
 }
 
 /* One sample of @m; 0 or -errno (nothing is left behind either way). */
@@ -472,10 +523,13 @@ static int run_method(const struct env *e, struct src *s, enum method m,
 		fd = ext_create(e->ext, s->user, s->size, UDMABUF_EXT_MODE_COPY, 0);
 		break;
 	case M_MEMFD:
-		fd = memfd_create_buf(e->dropin, s->memfd, s->size);
+		fd = memfd_create_buf(e->ext, s->memfd, s->size);
 		break;
 	case M_MEMFD_UP:
 		fd = memfd_create_buf(e->up, s->memfd, s->size);
+		break;
+	case M_MEMFD_KERNEL:
+		fd = memfd_create_buf(e->kern, s->memfd, s->size);
 		break;
 	case M_MEMCPY:
 		memcpy(s->dst, s->user, s->size);
@@ -517,7 +571,19 @@ static int run_method(const struct env *e, struct src *s, enum method m,
 	}
 	t2 = now_ns();
 	r->map = t2 - t1;
-	if (m != M_MEMFD_UP && !ret) {
+	/*
+	 * Not upstream 6.1's mmap of hugetlb pages: its fault handler hands
+	 * the core mm a subpage of a huge page for a normal mapping, whose
+	 * mapcount it then corrupts ("BUG: Bad page state ... nonzero
+	 * mapcount" when the pool shrinks). Fixed upstream in 6.12 (PFN map).
+	 */
+	if (is_memfd_method(m) && !ret &&
+	    !(m == M_MEMFD_UP && s->b == B_HUGETLB)) {
+		ret = cpu_access(fd, s, &r->cpu);
+		r->accessed = !ret;
+	}
+	/* The buffer's metadata: udmabuf-ext's own buffers only. */
+	if (m != M_MEMFD_UP && m != M_MEMFD_KERNEL && !ret) {
 		memset(&r->info, 0, sizeof(r->info));
 		r->info.fd = fd;
 		r->have_info = !ioctl(e->ext, UDMABUF_EXT_INFO, &r->info);
@@ -595,6 +661,12 @@ static void emit_sample(enum backing b, uint64_t size, enum method m, int rep,
 		emit("create", bn, size, mn, rep, "map_ns", r->map);
 		emit("create", bn, size, mn, rep, "first_map_ns",
 		     r->create + r->map);
+	}
+	if (r->accessed) {
+		emit("create", bn, size, mn, rep, "cpu_ns", r->cpu);
+		if (r->mapped)
+			emit("create", bn, size, mn, rep, "use_ns",
+			     r->create + r->map + r->cpu);
 	}
 	emit("create", bn, size, mn, rep, "release_ns", r->release);
 	emit("create", bn, size, mn, rep, "cycle_ns",
@@ -995,8 +1067,9 @@ static void usage(FILE *f)
 "Usage: udmabuf-bench [OPTIONS]\n"
 "\n"
 "Benchmark udmabuf-ext against the alternatives; run as root in the test\n"
-"guest with udmabuf_ext, udmabuf_upstream, vgem and vivid loaded\n"
-"(tools/bench/run does all of that).  Writes CSV lines\n"
+"guest with udmabuf_ext, vgem and vivid loaded, and udmabuf_upstream where\n"
+"the kernel has no udmabuf of its own (tools/bench/run does all of that).\n"
+"Writes CSV lines\n"
 "  group,backing,size,method,rep,metric,value\n"
 "\n"
 "  -o, --out FILE        write the CSV to FILE (default: stdout)\n"
@@ -1006,8 +1079,8 @@ static void usage(FILE *f)
 "                        of 2, 2M, then powers of 4 to 1G), small (4K..2M),\n"
 "                        quick (4K,16K,64K,256K,2M,16M)  (default: all)\n"
 "  -b, --backings LIST   4k,4kfrag,thp,hugetlb (default: all four)\n"
-"  -m, --methods LIST    pin,pin_ro,move,copy,memfd,memfd_up,memcpy,\n"
-"                        memcpy_rep\n"
+"  -m, --methods LIST    pin,pin_ro,move,copy,memfd,memfd_up,memfd_kernel,\n"
+"                        memcpy,memcpy_rep\n"
 "                        (default: all)\n"
 "  -r, --reps N          repetitions per size (default: 21 up to 1M, 11 up\n"
 "                        to 64M, 7 above); copy and memcpy_rep at most 3\n"
@@ -1119,7 +1192,7 @@ int main(int argc, char **argv)
 	bool groups[2] = { true, true };
 	int v4l2_reps = 7, frames = 24, c, i;
 	const char *outfile = NULL;
-	char shmem_old[32] = "";
+	char shmem_old[32] = "", limit_old[32] = "";
 	struct env e;
 
 	parse_sizes("all", &o);
@@ -1203,11 +1276,19 @@ int main(int argc, char **argv)
 		perror(DEV_EXT);
 		return 1;
 	}
-	e.dropin = open(DEV_DROPIN, O_RDWR | O_CLOEXEC);
+	/*
+	 * /dev/udmabuf is the kernel's own driver where module "udmabuf"
+	 * exists (6.12: built in); on 6.1 it is udmabuf-ext's drop-in node,
+	 * which "memfd" measures through /dev/udmabuf-ext.
+	 */
+	e.kern = -1;
+	if (!access(KERNEL_LIMIT, F_OK))
+		e.kern = open(DEV_KERNEL, O_RDWR | O_CLOEXEC);
 	e.up = open(DEV_UPSTREAM, O_RDWR | O_CLOEXEC);
 	e.drm = ubm_drm_open("vgem");
-	if (e.dropin < 0)
-		msg("%s: %s: memfd skipped\n", DEV_DROPIN, strerror(errno));
+	if (e.kern < 0)
+		msg("%s: not the kernel's own udmabuf: memfd_kernel skipped\n",
+		    DEV_KERNEL);
 	if (e.up < 0)
 		msg("%s: not present: memfd_up skipped\n", DEV_UPSTREAM);
 	if (e.drm < 0)
@@ -1219,7 +1300,25 @@ int main(int argc, char **argv)
 		if (!read_choice(SHMEM_THP, shmem_old, sizeof(shmem_old)) &&
 		    strcmp(shmem_old, "advise"))
 			write_file(SHMEM_THP, "advise");
+		/* The kernel's udmabuf allows 64 MiB unless told otherwise. */
+		if (e.kern >= 0 && read_file(KERNEL_LIMIT, limit_old,
+					     sizeof(limit_old)))
+			limit_old[0] = 0;
+		if (limit_old[0]) {
+			uint64_t max = 0;
+			char v[32];
+
+			for (i = 0; i < o.nr_sizes; i++)
+				if (o.sizes[i] > max)
+					max = o.sizes[i];
+			snprintf(v, sizeof(v), "%" PRIu64 "\n", (max >> 20) + 1);
+			if (strtoull(limit_old, NULL, 10) < (max >> 20) + 1 &&
+			    write_file(KERNEL_LIMIT, v))
+				msg("%s: cannot raise it to %s", KERNEL_LIMIT, v);
+		}
 		run_create(&e, &o);
+		if (limit_old[0])
+			write_file(KERNEL_LIMIT, limit_old);
 		if (shmem_old[0] && strcmp(shmem_old, "advise"))
 			write_file(SHMEM_THP, shmem_old);
 	}
