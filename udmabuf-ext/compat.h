@@ -118,6 +118,18 @@ static inline void udmabuf_ext_vma_start_write(struct vm_area_struct *vma)
 #endif
 
 /*
+ * get_user_pages_fast_only() (probed likewise): the same lockless walk,
+ * taking references; what a PMD maps comes in one step. Without it, 0
+ * pages: the caller falls back to get_user_pages().
+ */
+#ifdef UDMABUF_EXT_HAVE_GET_FAST_ONLY
+#define udmabuf_ext_get_fast_only(start, nr, flags, pages) \
+	get_user_pages_fast_only(start, nr, flags, pages)
+#else
+#define udmabuf_ext_get_fast_only(start, nr, flags, pages)	0
+#endif
+
+/*
  * 6.7: hugetlbfs's page cache became indexed in base pages, like any other
  * file's; before, one index per huge page. The shift from the page cache's
  * index to base pages.

@@ -341,6 +341,25 @@ static void udmabuf_ext_repopulate(struct vm_area_struct *vma,
  * page the buffer took; matching stretches are zapped as MADV_DONTNEED does.
  * Returns true if some page was not found where it was taken.
  */
+/*
+ * Drop the references a lookup took on @n pages: one folio_put_refs() per
+ * folio, where release_pages() would drop the 512 of a THP one by one.
+ */
+static void udmabuf_ext_put_looked_up(struct page **pages, long n)
+{
+	long i = 0;
+
+	while (i < n) {
+		struct folio *folio = page_folio(pages[i]);
+		long k = 1;
+
+		while (i + k < n && page_folio(pages[i + k]) == folio)
+			k++;
+		folio_put_refs(folio, k);
+		i += k;
+	}
+}
+
 static bool udmabuf_ext_vacate_vma(struct udmabuf_ext_buf *buf,
 				   struct udmabuf_ext_cursor *cur,
 				   struct vm_area_struct *vma,
@@ -356,13 +375,20 @@ static bool udmabuf_ext_vacate_vma(struct udmabuf_ext_buf *buf,
 		long got, j;
 
 		/*
-		 * FOLL_FORCE: look at what is mapped whatever the protection
-		 * (a write-only range has no VM_READ, which a plain lookup
-		 * needs); nothing is written or faulted in.
+		 * The lockless walk first: it never faults, and takes a
+		 * PMD-mapped THP in one step where get_user_pages() looks up
+		 * each subpage. It may take references under the write lock:
+		 * it takes no lock. What it cannot walk (a PROT_NONE or
+		 * NUMA-hinting entry, say) goes the slow way, with
+		 * FOLL_FORCE to look at what is mapped whatever the
+		 * protection (a write-only range has no VM_READ, which a
+		 * plain lookup needs); nothing is written or faulted in.
 		 */
-		got = udmabuf_ext_get_user_pages(addr, n,
-						 FOLL_NOFAULT | FOLL_FORCE,
-						 pages);
+		got = udmabuf_ext_get_fast_only(addr, n, 0, pages);
+		if (got <= 0)
+			got = udmabuf_ext_get_user_pages(addr, n,
+							 FOLL_NOFAULT |
+							 FOLL_FORCE, pages);
 		if (got <= 0) {
 			/* Not mapped any more (or migrating): keep it. */
 			got = 1;
@@ -381,7 +407,7 @@ static bool udmabuf_ext_vacate_vma(struct udmabuf_ext_buf *buf,
 			zap = addr + PAGE_SIZE;
 		}
 		if (pages[0])
-			release_pages(pages, got);
+			udmabuf_ext_put_looked_up(pages, got);
 	}
 	if (zap < end)
 		udmabuf_ext_zap(vma, zap, end - zap);
