@@ -124,7 +124,9 @@ bench_runner() {
 			chmod +x "$vmcopy/tools/vm/run"
 			grep -q 'thread=single' "$vmcopy/tools/vm/run" ||
 				die "--icount: cannot switch tools/vm/run to single-threaded TCG"
-			cp "$TOP/tools/vm/init" "$vmcopy/tools/vm/init"
+			# The runner's helpers (init, the image builders) beside it.
+			find "$TOP/tools/vm" -maxdepth 1 -type f ! -name run \
+				-exec cp -p {} "$vmcopy/tools/vm/" \;
 			VM_RUN=$vmcopy/tools/vm/run
 		fi
 		# Secondary CPUs never come up under -icount (QEMU 7.2, x86
