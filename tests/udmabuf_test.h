@@ -278,15 +278,19 @@ static inline int ub_dropin_is_kernels(int dropin)
 	return ret == -EINVAL ? 1 : ret;
 }
 
-/* Records of the kernel log (since boot) that contain @s, or -errno. */
-static inline int ub_kmsg_count(const char *s)
+/*
+ * Read the kernel log from @fd (/dev/kmsg, opened O_NONBLOCK) to its end
+ * and close it: the records that contain any of the @npat strings of @pat,
+ * each printed as a diagnostic if @print.
+ */
+static inline int ub_kmsg_scan(int fd, const char * const *pat, size_t npat,
+			       bool print)
 {
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = 0;
 	char rec[2048];
 	ssize_t len;
+	size_t i;
+	int n = 0;
 
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		len = read(fd, rec, sizeof(rec) - 1);
 		if (len < 0 && errno == EPIPE)
@@ -294,10 +298,28 @@ static inline int ub_kmsg_count(const char *s)
 		if (len <= 0)
 			break;
 		rec[len] = 0;
-		n += strstr(rec, s) != NULL;
+		for (i = 0; i < npat; i++) {
+			if (!strstr(rec, pat[i]))
+				continue;
+			if (print)	/* a KTAP diagnostic */
+				printf("# kernel: %s", strchr(rec, ';') ?
+				       strchr(rec, ';') + 1 : rec);
+			n++;
+			break;
+		}
 	}
 	close(fd);
 	return n;
+}
+
+/* Records of the kernel log (since boot) that contain @s, or -errno. */
+static inline int ub_kmsg_count(const char *s)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return ub_kmsg_scan(fd, &s, 1, false);
 }
 
 #endif /* UDMABUF_TEST_H */

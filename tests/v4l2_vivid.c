@@ -348,31 +348,10 @@ static int kmsg_open(void)
 static int kmsg_splats(int fd)
 {
 	static const char * const pat[] = { "WARNING:", "BUG:", "Call Trace" };
-	char rec[2048];
-	int n = 0;
-	ssize_t len;
-	size_t i;
 
 	if (fd < 0)
 		return 0;
-	for (;;) {
-		len = read(fd, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
-		if (len <= 0)
-			break;
-		rec[len] = 0;
-		for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
-			if (strstr(rec, pat[i])) {
-				ksft_print_msg("kernel: %s", strchr(rec, ';') ?
-					       strchr(rec, ';') + 1 : rec);
-				n++;
-				break;
-			}
-		}
-	}
-	close(fd);
-	return n;
+	return ub_kmsg_scan(fd, pat, sizeof(pat) / sizeof(pat[0]), true);
 }
 
 static long module_refcnt(void)
