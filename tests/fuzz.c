@@ -1183,8 +1183,8 @@ static int cmp_pending(const void *a, const void *b)
 }
 
 /*
- * Do two user items share a page? A MOVE vacates the items in order, so a
- * page listed twice is gone when its second item comes: MOVE_PARTIAL.
+ * Do two user items share a page? A MOVE would find a page listed twice
+ * gone when its second item came, so the module refuses it (EINVAL).
  * Sorts @pend.
  */
 static bool user_pages_overlap(struct pending *pend, uint32_t n)
@@ -1402,6 +1402,13 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 					 mode, ro, &errs);
 		pred_add(&fp, st, errs);
 	}
+	/*
+	 * MOVE may not name a page twice (checked once every item is valid;
+	 * sorts @pend, which the fill stage above no longer needs).
+	 */
+	if (!item_errs && built == count && move &&
+	    user_pages_overlap(pend, npend))
+		item_errs |= E(EINVAL);
 	/* The extended ABI charges every page to RLIMIT_MEMLOCK. */
 	x.charge.locked = total;
 
@@ -1434,9 +1441,6 @@ static void call_ext_create(struct worker *w, struct rng *r, uint64_t call)
 	x.cloexec = c->flags & UDMABUF_EXT_FLAGS_CLOEXEC;
 	x.mode = mode;
 	x.buf_flags = ro ? UDMABUF_EXT_INFO_READ_ONLY : 0;
-	/* Nothing else changes the worker's mappings meanwhile. */
-	if (move && user_pages_overlap(pend, npend))
-		x.buf_flags |= UDMABUF_EXT_INFO_MOVE_PARTIAL;
 	if (total * PG != c->size)
 		fuzz_fail(w, call, "size %llu, items add up to %llu pages",
 			  (unsigned long long)c->size, (unsigned long long)total);

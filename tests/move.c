@@ -524,4 +524,38 @@ TEST(move_of_write_only_memory_vacates_it)
 	close(dev);
 }
 
+/*
+ * Items that name a page twice: MOVE would find it given up already the
+ * second time, as if moved away meanwhile. EINVAL, before anything is
+ * pinned: the process keeps its data.
+ */
+TEST(move_overlapping_items_is_einval)
+{
+	uint8_t *p = map_anon(LEN, PROT_READ | PROT_WRITE, 0);
+	struct udmabuf_ext_item it[2] = {
+		{ .kind = UDMABUF_EXT_ITEM_USER, .size = 2 * UB_PAGE },
+		{ .kind = UDMABUF_EXT_ITEM_USER, .size = 2 * UB_PAGE },
+	};
+	int dev, fd, i;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ub_fill(p, LEN, 7);
+	dev = open(UB_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	it[0].start = (uintptr_t)p;
+	it[1].start = (uintptr_t)p + UB_PAGE;		/* page 1 twice */
+	fd = ub_ext_create(dev, it, 2, UDMABUF_EXT_MODE_MOVE, 0, NULL);
+	EXPECT_EQ(-EINVAL, fd);
+	if (fd >= 0)
+		close(fd);
+	it[1].start = (uintptr_t)p + 2 * UB_PAGE;	/* next to it: fine */
+	fd = ub_ext_create(dev, it, 2, UDMABUF_EXT_MODE_MOVE, 0, NULL);
+	ASSERT_LE(0, fd) TH_LOG("MOVE of adjacent items: %s", strerror(-fd));
+	for (i = 0; i < NPAGES; i++)
+		EXPECT_EQ(0, p[i * UB_PAGE]) TH_LOG("page %d", i);
+	close(fd);
+	close(dev);
+	munmap(p, LEN);
+}
+
 TEST_HARNESS_MAIN

@@ -8,6 +8,8 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -341,6 +343,46 @@ TEST_F(filemap, read_only_pin_works)
 	EXPECT_EQ(-1, ub_check(m, 4 * UB_PAGE, 5));
 	munmap(m, 4 * UB_PAGE);
 	close(fd);
+}
+
+/*
+ * A driver's mapping whose pages carry a ->mapping of the driver's own,
+ * not page cache: perf's ring buffer (an anonymous inode's pages, inserted
+ * by its fault handler). Neither anonymous memory nor page cache: EFAULT,
+ * in every mode.
+ */
+TEST(driver_mapping_is_efault)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr), .type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_DUMMY, .disabled = 1,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+	size_t len = 2 * UB_PAGE;	/* the header page and one data page */
+	int dev, ev, fd;
+	void *m;
+
+	ev = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (ev < 0)
+		SKIP(return, "perf_event_open: %s (CONFIG_PERF_EVENTS?)",
+		     strerror(errno));
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ev, 0);
+	ASSERT_NE(MAP_FAILED, m) TH_LOG("perf ring buffer mmap: %s",
+					strerror(errno));
+	dev = open(UB_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	fd = ub_ext_create_user(dev, m, len, UDMABUF_EXT_MODE_PIN,
+				UDMABUF_EXT_FLAGS_READ_ONLY);
+	EXPECT_EQ(-EFAULT, fd);
+	if (fd >= 0)
+		close(fd);
+	fd = ub_ext_create_user(dev, m, len, UDMABUF_EXT_MODE_COPY, 0);
+	EXPECT_EQ(-EFAULT, fd);
+	if (fd >= 0)
+		close(fd);
+	close(dev);
+	munmap(m, len);
+	close(ev);
 }
 
 TEST_F(userptr, read_only_mmap_write_is_eacces)

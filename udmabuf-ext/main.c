@@ -57,6 +57,30 @@ static struct dentry *udmabuf_ext_debugfs_dir;
  * copies may start and end anywhere: every view still covers whole pages,
  * with the data at data_offset in the first.
  */
+/*
+ * MOVE takes each page from the process once: a page named twice would be
+ * found already given up the second time, which the vacate cannot tell
+ * from one moved away meanwhile (MOVE_PARTIAL). At most list_limit items;
+ * the quadratic check is a few microseconds at 1024.
+ */
+static bool udmabuf_ext_items_overlap(const struct udmabuf_ext_request *req)
+{
+	u32 i, j;
+
+	for (i = 0; i < req->count; i++) {
+		const struct udmabuf_ext_item *a = &req->items[i];
+
+		for (j = i + 1; j < req->count; j++) {
+			const struct udmabuf_ext_item *b = &req->items[j];
+
+			if (a->start < b->start + b->size &&
+			    b->start < a->start + a->size)
+				return true;
+		}
+	}
+	return false;
+}
+
 static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 {
 	u64 limit = (u64)READ_ONCE(udmabuf_ext_size_limit_mb) << (20 - PAGE_SHIFT);
@@ -122,6 +146,8 @@ static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 			return -EINVAL;
 	}
 	if (!total || total > limit)
+		return -EINVAL;
+	if (req->mode == UDMABUF_EXT_MODE_MOVE && udmabuf_ext_items_overlap(req))
 		return -EINVAL;
 	req->nr_pages = total;
 

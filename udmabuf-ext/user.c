@@ -74,6 +74,16 @@ static int udmabuf_ext_vma_source(struct vm_area_struct *vma, bool write,
 		source = UDMABUF_EXT_SOURCE_SHMEM;
 	} else {
 		/*
+		 * A driver's mapping (a device node, perf's ring buffer, any
+		 * anonymous inode) may hold pages with a ->mapping of their
+		 * own that are not page cache: only regular files' are. (A
+		 * special mapping without a file, the vDSO, holds pages
+		 * without a ->mapping, which udmabuf_ext_check_pinned()
+		 * refuses.)
+		 */
+		if (file && !S_ISREG(file_inode(file)->i_mode))
+			return -EFAULT;
+		/*
 		 * Page cache of a real file: a device writing to it behind
 		 * writeback's back corrupts the file system, so only
 		 * read-only pins are allowed when the mapping is shared
