@@ -233,6 +233,54 @@ TEST_F(move, other_mapping_in_the_window_is_kept)
 	munmap(self->m.range, LEN);
 }
 
+/* Another thread maps a shared memfd page, filled with seed 3, over page 1. */
+static void map_file_over_page1(struct moving *m)
+{
+	int mfd = memfd_create("move-window", MFD_CLOEXEC);
+	uint8_t *p;
+
+	if (mfd < 0 || ftruncate(mfd, UB_PAGE))
+		goto close_memfd;
+	p = mmap(m->range + UB_PAGE, UB_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, mfd, 0);
+	if (p != MAP_FAILED)
+		ub_fill(p, UB_PAGE, 3);
+close_memfd:
+	if (mfd >= 0)
+		close(mfd);
+}
+
+/*
+ * (a') The same with a file mapped there: the vacate passes over a VMA
+ * that is not private anonymous memory, which holds none of the buffer's
+ * pages, and goes on with the next one in step.
+ */
+TEST_F(move, file_mapped_in_the_window_is_kept)
+{
+	struct udmabuf_ext_info info;
+	uint8_t *b;
+	int fd, i;
+
+	UB_RETURN_IF_SKIPPED();
+	fd = move_with_window(&self->m, map_file_over_page1, &info);
+	ASSERT_LE(0, fd) TH_LOG("MOVE: %s", strerror(-fd));
+	EXPECT_EQ(1, self->m.faults);
+	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
+		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
+	EXPECT_EQ(-1, ub_check(self->m.range + UB_PAGE, UB_PAGE, 3));
+	for (i = 0; i < NPAGES; i++) {
+		if (i == 1)
+			continue;
+		EXPECT_EQ(0, self->m.range[i * UB_PAGE]) TH_LOG("page %d", i);
+	}
+	b = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, b);
+	EXPECT_EQ(-1, ub_check(b, LEN, 1));
+	munmap(b, LEN);
+	close(fd);
+	munmap(self->m.range, LEN);
+}
+
 /* Another thread mremap()s the whole range away, to m->other. */
 static void mremap_away(struct moving *m)
 {

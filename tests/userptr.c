@@ -385,6 +385,44 @@ TEST(driver_mapping_is_efault)
 	close(ev);
 }
 
+/*
+ * A block device's page cache, through its node: on devtmpfs, which is
+ * shmem, so a check of the file system alone would take it for a memfd.
+ * Not memory a buffer may take (a writable pin would also write behind
+ * writeback's back): EFAULT in every mode. The default suite loads brd for
+ * /dev/ram0.
+ */
+TEST(block_device_mapping_is_efault)
+{
+	static const struct { uint32_t mode, flags; const char *name; } m[] = {
+		{ UDMABUF_EXT_MODE_PIN, UDMABUF_EXT_FLAGS_READ_ONLY, "READ_ONLY PIN" },
+		{ UDMABUF_EXT_MODE_PIN, 0, "PIN" },
+		{ UDMABUF_EXT_MODE_COPY, 0, "COPY" },
+	};
+	size_t len = 4 * UB_PAGE, i;
+	int dev, bd, fd;
+	uint8_t *p;
+
+	bd = open("/dev/ram0", O_RDWR | O_CLOEXEC);
+	if (bd < 0)
+		SKIP(return, "no /dev/ram0 (%s): the brd module, loaded by tests/suites/default",
+		     strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x5a, len);			/* the page cache is there */
+	dev = open(UB_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		fd = ub_ext_create_user(dev, p, len, m[i].mode, m[i].flags);
+		EXPECT_EQ(-EFAULT, fd) TH_LOG("%s of /dev/ram0", m[i].name);
+		if (fd >= 0)
+			close(fd);
+	}
+	close(dev);
+	munmap(p, len);
+	close(bd);
+}
+
 TEST_F(userptr, read_only_mmap_write_is_eacces)
 {
 	uint8_t *p = map_anon(UB_PAGE, PROT_READ | PROT_WRITE, 0), *m;

@@ -47,21 +47,11 @@ MODULE_PARM_DESC(dropin, "Register /dev/udmabuf: -1 when the kernel has no udmab
 static struct dentry *udmabuf_ext_debugfs_dir;
 
 /*
- * Check a request and work out its page count. Errno rules follow upstream
- * where it has them: EINVAL for bad sizes, alignments, counts and limits.
- *
- * A user range that devices may write (PIN, MOVE) must be page aligned at
- * both ends: the pages are shared whole, and a device must never write
- * bytes of a page the caller did not offer (a malloc() chunk header sits
- * right before the pointer), as i915 userptr requires. Read-only pins and
- * copies may start and end anywhere: every view still covers whole pages,
- * with the data at data_offset in the first.
- */
-/*
  * MOVE takes each page from the process once: a page named twice would be
  * found already given up the second time, which the vacate cannot tell
- * from one moved away meanwhile (MOVE_PARTIAL). At most list_limit items;
- * the quadratic check is a few microseconds at 1024.
+ * from one moved away meanwhile (MOVE_PARTIAL). At most list_limit items:
+ * 13 ms for 1024 under TCG; a larger limit that root sets must not stall
+ * the CPU.
  */
 static bool udmabuf_ext_items_overlap(const struct udmabuf_ext_request *req)
 {
@@ -77,10 +67,22 @@ static bool udmabuf_ext_items_overlap(const struct udmabuf_ext_request *req)
 			    b->start < a->start + a->size)
 				return true;
 		}
+		cond_resched();
 	}
 	return false;
 }
 
+/*
+ * Check a request and work out its page count. Errno rules follow upstream
+ * where it has them: EINVAL for bad sizes, alignments, counts and limits.
+ *
+ * A user range that devices may write (PIN, MOVE) must be page aligned at
+ * both ends: the pages are shared whole, and a device must never write
+ * bytes of a page the caller did not offer (a malloc() chunk header sits
+ * right before the pointer), as i915 userptr requires. Read-only pins and
+ * copies may start and end anywhere: every view still covers whole pages,
+ * with the data at data_offset in the first.
+ */
 static int udmabuf_ext_validate(struct udmabuf_ext_request *req)
 {
 	u64 limit = (u64)READ_ONCE(udmabuf_ext_size_limit_mb) << (20 - PAGE_SHIFT);

@@ -70,19 +70,20 @@ static int udmabuf_ext_vma_source(struct vm_area_struct *vma, bool write,
 		source = UDMABUF_EXT_SOURCE_HUGETLB;
 	} else if (vma_is_anonymous(vma)) {
 		source = UDMABUF_EXT_SOURCE_ANON;
+	} else if (file && !S_ISREG(file_inode(file)->i_mode)) {
+		/*
+		 * A driver's mapping (a device node, even on devtmpfs, which
+		 * is shmem; a block device's page cache; perf's ring buffer,
+		 * any anonymous inode) may hold pages with a ->mapping of
+		 * their own: only regular files' pages are memory a buffer
+		 * may take. (A special mapping without a file, the vDSO,
+		 * holds pages without a ->mapping, which
+		 * udmabuf_ext_check_pinned() refuses.)
+		 */
+		return -EFAULT;
 	} else if (file && file_inode(file)->i_sb->s_magic == TMPFS_MAGIC) {
 		source = UDMABUF_EXT_SOURCE_SHMEM;
 	} else {
-		/*
-		 * A driver's mapping (a device node, perf's ring buffer, any
-		 * anonymous inode) may hold pages with a ->mapping of their
-		 * own that are not page cache: only regular files' are. (A
-		 * special mapping without a file, the vDSO, holds pages
-		 * without a ->mapping, which udmabuf_ext_check_pinned()
-		 * refuses.)
-		 */
-		if (file && !S_ISREG(file_inode(file)->i_mode))
-			return -EFAULT;
 		/*
 		 * Page cache of a real file: a device writing to it behind
 		 * writeback's back corrupts the file system, so only
@@ -346,12 +347,6 @@ static void udmabuf_ext_repopulate(struct vm_area_struct *vma,
 }
 
 /*
- * Give up, in @vma, the pages of [@start, @end) that the buffer holds,
- * walked in order with @cur. Each page table entry is checked to map the
- * page the buffer took; matching stretches are zapped as MADV_DONTNEED does.
- * Returns true if some page was not found where it was taken.
- */
-/*
  * Drop the references a lookup took on @n pages: one folio_put_refs() per
  * folio, where release_pages() would drop the 512 of a THP one by one.
  */
@@ -370,6 +365,12 @@ static void udmabuf_ext_put_looked_up(struct page **pages, long n)
 	}
 }
 
+/*
+ * Give up, in @vma, the pages of [@start, @end) that the buffer holds,
+ * walked in order with @cur. Each page table entry is checked to map the
+ * page the buffer took; matching stretches are zapped as MADV_DONTNEED does.
+ * Returns true if some page was not found where it was taken.
+ */
 static bool udmabuf_ext_vacate_vma(struct udmabuf_ext_buf *buf,
 				   struct udmabuf_ext_cursor *cur,
 				   struct vm_area_struct *vma,
@@ -475,6 +476,19 @@ void udmabuf_ext_vacate(struct udmabuf_ext_buf *buf,
 				continue;
 			}
 			next = min(end, vma->vm_end);
+			/*
+			 * The pages were pinned from private anonymous memory;
+			 * anything else mapped here now (a file, a device's
+			 * pages, whose references want more than a plain
+			 * put) holds none of them.
+			 */
+			if (!vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) ||
+			    (vma->vm_flags & (VM_IO | VM_PFNMAP))) {
+				for (; addr < next; addr += PAGE_SIZE)
+					udmabuf_ext_pages_next(&buf->pages, &cur);
+				partial = true;
+				continue;
+			}
 			udmabuf_ext_vma_start_write(vma);
 			partial |= udmabuf_ext_vacate_vma(buf, &cur, vma, addr,
 							  next, pages);
