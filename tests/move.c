@@ -198,26 +198,28 @@ static void map_over_page1(struct moving *m)
 }
 
 /*
- * (a) A mapping placed in the range between the pin and the vacate keeps
- * its data; the rest of the range is vacated; MOVE_PARTIAL says that not
- * everything was where the buffer took it. The buffer has every page it
- * took.
+ * What another thread mapped over page 1 in the window (@mapper, its bytes
+ * filled with @seed) keeps its data; the rest of the range is vacated;
+ * MOVE_PARTIAL says that not everything was where the buffer took it. The
+ * buffer has every page it took, charged.
  */
-TEST_F(move, other_mapping_in_the_window_is_kept)
+static void page1_mapped_over_is_kept(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(move) *self,
+				      void (*mapper)(struct moving *),
+				      uint32_t seed)
 {
 	struct udmabuf_ext_info info;
 	uint8_t *b;
 	int fd, i;
 
-	UB_RETURN_IF_SKIPPED();
-	fd = move_with_window(&self->m, map_over_page1, &info);
+	fd = move_with_window(&self->m, mapper, &info);
 	ASSERT_LE(0, fd) TH_LOG("MOVE: %s", strerror(-fd));
 	EXPECT_EQ(1, self->m.faults);
 	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
 		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
 	EXPECT_EQ(NPAGES, info.nr_charged);
 	/* The other mapping's bytes. */
-	EXPECT_EQ(-1, ub_check(self->m.range + UB_PAGE, UB_PAGE, 2));
+	EXPECT_EQ(-1, ub_check(self->m.range + UB_PAGE, UB_PAGE, seed));
 	/* The rest was the buffer's: zeros now. */
 	for (i = 0; i < NPAGES; i++) {
 		if (i == 1)
@@ -231,6 +233,13 @@ TEST_F(move, other_mapping_in_the_window_is_kept)
 	munmap(b, LEN);
 	close(fd);
 	munmap(self->m.range, LEN);
+}
+
+/* (a) Anonymous memory mapped over page 1 in the window. */
+TEST_F(move, other_mapping_in_the_window_is_kept)
+{
+	UB_RETURN_IF_SKIPPED();
+	page1_mapped_over_is_kept(_metadata, self, map_over_page1, 2);
 }
 
 /* Another thread maps a shared memfd page, filled with seed 3, over page 1. */
@@ -251,34 +260,14 @@ close_memfd:
 }
 
 /*
- * (a') The same with a file mapped there: the vacate passes over a VMA
- * that is not private anonymous memory, which holds none of the buffer's
- * pages, and goes on with the next one in step.
+ * (a') A file mapped there: the vacate passes over a VMA that is not
+ * private anonymous memory, which holds none of the buffer's pages, and
+ * goes on with the next one in step.
  */
 TEST_F(move, file_mapped_in_the_window_is_kept)
 {
-	struct udmabuf_ext_info info;
-	uint8_t *b;
-	int fd, i;
-
 	UB_RETURN_IF_SKIPPED();
-	fd = move_with_window(&self->m, map_file_over_page1, &info);
-	ASSERT_LE(0, fd) TH_LOG("MOVE: %s", strerror(-fd));
-	EXPECT_EQ(1, self->m.faults);
-	EXPECT_EQ(UDMABUF_EXT_INFO_MOVE_PARTIAL,
-		  info.buf_flags & UDMABUF_EXT_INFO_MOVE_PARTIAL);
-	EXPECT_EQ(-1, ub_check(self->m.range + UB_PAGE, UB_PAGE, 3));
-	for (i = 0; i < NPAGES; i++) {
-		if (i == 1)
-			continue;
-		EXPECT_EQ(0, self->m.range[i * UB_PAGE]) TH_LOG("page %d", i);
-	}
-	b = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, b);
-	EXPECT_EQ(-1, ub_check(b, LEN, 1));
-	munmap(b, LEN);
-	close(fd);
-	munmap(self->m.range, LEN);
+	page1_mapped_over_is_kept(_metadata, self, map_file_over_page1, 3);
 }
 
 /* Another thread mremap()s the whole range away, to m->other. */
