@@ -478,11 +478,12 @@ void udmabuf_ext_vacate(struct udmabuf_ext_buf *buf,
 			next = min(end, vma->vm_end);
 			/*
 			 * The pages were pinned from private anonymous memory;
-			 * anything else mapped here now (a file, a device's
-			 * pages, whose references want more than a plain
-			 * put) holds none of them.
+			 * anything else mapped here now (a file or hugetlbfs,
+			 * which have vm_ops; a driver's PFN mapping, which may
+			 * not) holds none of them, and its pages may want
+			 * more than a plain put.
 			 */
-			if (!vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) ||
+			if (!vma_is_anonymous(vma) ||
 			    (vma->vm_flags & (VM_IO | VM_PFNMAP))) {
 				for (; addr < next; addr += PAGE_SIZE)
 					udmabuf_ext_pages_next(&buf->pages, &cur);
